@@ -1,0 +1,58 @@
+# DevOps Command Center — the two commands are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint check pytest bench fuzz clean venv dev i18n
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Runtime install; redone whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+# Runtime + development extras (tests, linters).
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+venv: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+## make demo: migrate the SQLite demo database, load demo data, serve on http://127.0.0.1:8001
+demo: $(VENV)/.installed
+	$(BIN)/dcc demo
+
+## make lint: ruff, formatting, mypy (strict), bandit, import-linter (layers)
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r src
+	$(BIN)/lint-imports
+
+## make pytest: the test suite alone
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest -v --durations=15 $(PYTEST_ARGS)
+
+## make test: everything CI runs
+test: lint pytest
+
+## make bench: the benchmarks (long)
+bench: $(VENV)/.installed-dev
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+## make fuzz: long fuzzing runs
+fuzz: $(VENV)/.installed-dev
+	DCC_FUZZ_LONG=1 $(BIN)/pytest -v -m fuzz tests
+
+## make i18n: extract marked strings into i18n/messages.pot (translate in locales/ru/*.po)
+i18n: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -o src/devops_center/i18n/messages.pot .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts

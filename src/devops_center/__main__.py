@@ -1,0 +1,3 @@
+from devops_center.cli import main
+
+main()

@@ -1,0 +1,419 @@
+"""The ``dcc`` command line (Typer). ``dcc --help`` lists everything."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from devops_center.config import ROLES, ConfigError, Settings, get_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="dcc",
+    help="DevOps Command Center: support hub and DevOps cockpit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for /api/v1 (CI, Prometheus).", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs (the outbox).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(config_app, name="config")
+app.add_typer(jobs_app, name="jobs")
+
+HostOpt = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOpt = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return get_settings(**overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+        raise AssertionError from exc  # unreachable
+
+
+def setup_logging(settings: Settings) -> None:
+    from devops_center.logsetup import configure
+
+    configure(settings)
+
+
+def run(coro: Awaitable[T]) -> T:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+async def with_session(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(session)`` in one transaction against the configured database."""
+    from devops_center.db import make_engine, make_sessionmaker, session_scope
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+# ------------------------------------------------------------------------- serving
+
+
+@app.command()
+def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8001) -> None:
+    """Migrate the SQLite demo database, load demo data once, print logins, serve on :8001."""
+    from devops_center.cli import demo_data
+    from devops_center.migrations import runner
+
+    settings = load_settings()
+    setup_logging(settings)
+    runner.upgrade(settings.database_url)
+    logins, created = run(demo_data.load(settings))
+    typer.echo("")
+    typer.secho("DevOps Command Center — demo", bold=True)
+    typer.echo("Demo data " + ("loaded." if created else "already present; nothing added."))
+    typer.echo("Sign in with any of these (email / password):")
+    for role, email, password in logins:
+        typer.echo(f"  {role:<11} {email:<28} {password}")
+    typer.echo(f"\nServing on http://{host}:{port}  (Ctrl-C to stop)\n")
+    _serve(settings, host, port)
+
+
+@app.command()
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8001) -> None:
+    """Everything in one process: web, worker, and the bot when a token is set."""
+    settings = load_settings()
+    setup_logging(settings)
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from devops_center.cli.embedded import run_embedded
+
+    run(run_embedded(settings, host=host, port=port))
+
+
+@app.command()
+def web(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8001,
+    workers: Annotated[int, typer.Option(help="Web worker processes.", min=1)] = 1,
+) -> None:
+    """The web app alone (production: run several, behind a proxy)."""
+    import uvicorn
+
+    settings = load_settings()
+    setup_logging(settings)
+    uvicorn.run(
+        "devops_center.web.asgi:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Run the due jobs, then exit.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+) -> None:
+    """The background worker: GitHub calls, notifications, periodic syncs and checks."""
+    from devops_center.cli.embedded import run_worker_process
+
+    settings = load_settings()
+    setup_logging(settings)
+    ran = run(run_worker_process(settings, once=once, concurrency=concurrency))
+    if once:
+        typer.echo(f"ran {ran} job(s)")
+
+
+@app.command()
+def bot() -> None:
+    """The Telegram bot alone (long polling, or webhook set-up when configured)."""
+    from devops_center.cli.embedded import run_bot_process
+
+    settings = load_settings()
+    setup_logging(settings)
+    if not settings.telegram_enabled().enabled:
+        fail(f"bot is off: {settings.telegram_enabled().why}")
+    run(run_bot_process(settings))
+
+
+# ------------------------------------------------------------------------ database
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from devops_center.migrations import runner
+
+    settings = load_settings()
+    runner.upgrade(settings.database_url, revision)
+    typer.echo(f"database at {runner.current(settings.database_url) or 'base'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    from devops_center.migrations import runner
+
+    settings = load_settings()
+    runner.downgrade(settings.database_url, revision)
+    typer.echo(f"database at {runner.current(settings.database_url) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision."""
+    from devops_center.migrations import runner
+
+    settings = load_settings()
+    typer.echo(runner.current(settings.database_url) or "base (empty database)")
+
+
+# --------------------------------------------------------------------------- users
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")] = "employee",
+    email: Annotated[str | None, typer.Option(help="Sign-in email.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password (prompted for when omitted).")
+    ] = None,
+    telegram_id: Annotated[int | None, typer.Option(help="Telegram user id.")] = None,
+    language: Annotated[str | None, typer.Option(help="ru or en.")] = None,
+) -> None:
+    """Create a user (the password is asked for when --email is given without it)."""
+    from devops_center.errors import DomainError
+    from devops_center.users import service as users
+
+    if role not in ROLES:
+        fail(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if email and password is None:
+        if not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Repeat: ") != password:
+                fail("passwords differ")
+    settings = load_settings()
+
+    async def go(session: Any) -> str:
+        user = await users.create_user(
+            session,
+            name=name,
+            role=role,
+            email=email,
+            password=password,
+            telegram_id=telegram_id,
+            language=language,
+        )
+        return f"created user {user.id}: {user.name} <{user.email or user.telegram_id}> ({role})"
+
+    try:
+        typer.echo(run(with_session(settings, go)))
+    except DomainError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "fields", {}).items())
+        fail(f"{exc.message}{': ' + details if details else ''}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users."""
+    from devops_center.users import service as users
+
+    settings = load_settings()
+
+    async def go(session: Any) -> list[str]:
+        return [
+            f"{u.id:>5}  {u.role:<11} {u.email or '-':<30} {u.telegram_id or '-':<12} {u.name}"
+            for u in await users.list_users(session)
+        ]
+
+    for line in run(with_session(settings, go)):
+        typer.echo(line)
+
+
+@users_app.command("set-role")
+def users_set_role(user_id: int, role: str) -> None:
+    """Change a user's role."""
+    from devops_center.errors import DomainError
+    from devops_center.users import service as users
+
+    settings = load_settings()
+
+    async def go(session: Any) -> str:
+        user = await users.set_role(session, user_id=user_id, role=role, actor_id=None)
+        return f"user {user.id} is now {user.role}"
+
+    try:
+        typer.echo(run(with_session(settings, go)))
+    except DomainError as exc:
+        fail(exc.message)
+
+
+@users_app.command("set-password")
+def users_set_password(user_id: int) -> None:
+    """Set a user's password (read from the terminal or standard input)."""
+    from devops_center.errors import DomainError
+    from devops_center.users import service as users
+
+    password = (
+        getpass.getpass("New password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    )
+    settings = load_settings()
+
+    async def go(session: Any) -> str:
+        await users.set_password(session, user_id=user_id, password=password)
+        return f"password of user {user_id} changed"
+
+    try:
+        typer.echo(run(with_session(settings, go)))
+    except DomainError as exc:
+        fail(exc.message)
+
+
+# -------------------------------------------------------------------------- tokens
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. ci.")],
+    scope: Annotated[list[str], typer.Option(help="Scope; repeat for several.")],
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from devops_center.errors import DomainError
+    from devops_center.users import service as users
+
+    settings = load_settings()
+
+    async def go(session: Any) -> str:
+        _token, plaintext = await users.create_token(session, name=name, scopes=scope)
+        return plaintext
+
+    try:
+        plaintext = run(with_session(settings, go))
+    except DomainError as exc:
+        fail(f"{exc.message}; known scopes: {', '.join(users.SCOPES)}")
+        return
+    typer.echo(plaintext)
+    typer.secho("Store it now: it cannot be shown again.", err=True, fg=typer.colors.YELLOW)
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """List API tokens (never their values)."""
+    from devops_center.users import service as users
+
+    settings = load_settings()
+
+    async def go(session: Any) -> list[str]:
+        return [
+            f"{t.id:>4}  {t.prefix}…  {t.name:<20} {t.scopes:<30} "
+            f"{'revoked' if t.revoked_at else 'active'}"
+            for t in await users.list_tokens(session)
+        ]
+
+    for line in run(with_session(settings, go)):
+        typer.echo(line)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke an API token."""
+    from devops_center.errors import DomainError
+    from devops_center.users import service as users
+
+    settings = load_settings()
+
+    async def go(session: Any) -> str:
+        token = await users.revoke_token(session, token_id=token_id)
+        return f"token {token.id} ({token.name}) revoked"
+
+    try:
+        typer.echo(run(with_session(settings, go)))
+    except DomainError as exc:
+        fail(exc.message)
+
+
+# -------------------------------------------------------------------------- config
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Print every setting (secrets masked) and which integrations are on or off, and why."""
+    from devops_center.cli.config_report import report
+
+    settings = load_settings()
+    for line in report(settings):
+        typer.echo(line)
+
+
+# ---------------------------------------------------------------------------- jobs
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[str | None, typer.Option(help="pending, running, done or failed.")] = None,
+    limit: int = 30,
+) -> None:
+    """Recent jobs, newest first."""
+    from devops_center.outbox import service as outbox
+
+    settings = load_settings()
+
+    async def go(session: Any) -> list[str]:
+        return [
+            f"{j.id:>6}  {j.status:<8} {j.kind:<28} attempts={j.attempts}/{j.max_attempts}"
+            + (f"  error: {(j.last_error or '').splitlines()[0][:80]}" if j.last_error else "")
+            for j in await outbox.list_jobs(session, status=status, limit=limit)
+        ]
+
+    for line in run(with_session(settings, go)):
+        typer.echo(line)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Put a failed job back in the queue."""
+    from devops_center.errors import DomainError
+    from devops_center.outbox import service as outbox
+
+    settings = load_settings()
+
+    async def go(session: Any) -> str:
+        job = await outbox.retry_job(session, job_id=job_id)
+        return f"job {job.id} ({job.kind}) queued again"
+
+    try:
+        typer.echo(run(with_session(settings, go)))
+    except DomainError as exc:
+        fail(exc.message)
+
+
+def main() -> None:
+    logging.captureWarnings(True)
+    app()

@@ -1,0 +1,33 @@
+"""The text of ``dcc config check``."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from devops_center.config import Settings, mask_url
+
+
+def _show(name: str, value: object) -> str:
+    if isinstance(value, SecretStr):
+        raw = value.get_secret_value()
+        return f"{raw[:4]}…({len(raw)} chars)" if len(raw) > 8 else "****"
+    if value is None:
+        return "(not set)"
+    if name == "database_url" or (name == "redis_url" and value):
+        return mask_url(str(value))
+    if isinstance(value, list):
+        return f"{len(value)} entr{'y' if len(value) == 1 else 'ies'}"
+    return str(value)
+
+
+def report(settings: Settings) -> list[str]:
+    lines = ["Settings:"]
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        env = getattr(alias, "choices", [name])[0] if alias else name
+        lines.append(f"  {env:<30} {_show(name, getattr(settings, name))}")
+    lines.append("")
+    lines.append("Integrations:")
+    for key, feature in settings.features().items():
+        lines.append(f"  {key:<20} {'ON ' if feature.enabled else 'off'}  {feature.why}")
+    return lines

@@ -1,0 +1,32 @@
+"""Imports every model so that ``Base.metadata`` knows every table (Alembic, tests)."""
+
+from devops_center.db import Base
+from devops_center.deployments.models import ChangelogEntry, Deployment, DeploymentCommit
+from devops_center.incidents.models import Incident
+from devops_center.integrations.github.models import GithubIssue
+from devops_center.outbox.models import Job, KeyValue, WebhookDelivery
+from devops_center.status.models import CheckResult, CheckState
+from devops_center.support.models import BugLog, FaqEntry, FaqVote
+from devops_center.users.models import ApiToken, AuditLog, LoginFailure, LoginLink, User
+
+__all__ = [
+    "ApiToken",
+    "AuditLog",
+    "Base",
+    "BugLog",
+    "ChangelogEntry",
+    "CheckResult",
+    "CheckState",
+    "Deployment",
+    "DeploymentCommit",
+    "FaqEntry",
+    "FaqVote",
+    "GithubIssue",
+    "Incident",
+    "Job",
+    "KeyValue",
+    "LoginFailure",
+    "LoginLink",
+    "User",
+    "WebhookDelivery",
+]

@@ -1,0 +1,47 @@
+"""System checks: raw results and the current state of each check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Float, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from devops_center.db import Base, UTCDateTime, utcnow
+
+CHECK_STATES = ("up", "down", "pending", "maintenance", "unknown")
+
+
+class CheckResult(Base):
+    __tablename__ = "check_results"
+    __table_args__ = (
+        CheckConstraint("ok IN (0, 1)", name="ok_bool"),
+        Index("ix_check_results_name_checked", "check_name", "checked_at"),
+        Index("ix_check_results_checked_at", "checked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_name: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[int] = mapped_column(Integer)  # 1 up, 0 down (integer so SQL can average it)
+    state: Mapped[str] = mapped_column(String(12))
+    response_ms: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CheckState(Base):
+    __tablename__ = "check_states"
+    __table_args__ = (
+        CheckConstraint("state IN ('up','down','pending','maintenance','unknown')", name="state"),
+    )
+
+    check_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(12), default="unknown")
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_response_ms: Mapped[float | None] = mapped_column(Float)
+    last_message: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
+    last_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    incident_id: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,331 @@
+"""Accounts: creation, authentication with throttling, roles, API tokens, sign-in links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devops_center.config import ADMIN_ROLES, LANGUAGES, ROLES
+from devops_center.db import utcnow
+from devops_center.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.i18n import lazy
+from devops_center.users.models import ApiToken, AuditLog, LoginFailure, LoginLink, User
+
+SCOPES = ("deployments:write", "metrics:read", "bugs:read", "admin")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TOKEN_PREFIX = "dcc_"  # noqa: S105 - a public prefix, not a secret
+
+_hasher = PasswordHasher()
+# A real hash of a random password: unknown accounts are verified against it so that
+# "no such user" and "wrong password" take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: str = "employee",
+    email: str | None = None,
+    password: str | None = None,
+    telegram_id: int | None = None,
+    telegram_username: str | None = None,
+    language: str | None = None,
+) -> User:
+    errors: dict[str, str] = {}
+    name = name.strip()
+    if not name or len(name) > 200:
+        errors["name"] = lazy("Name must be 1 to 200 characters")
+    if role not in ROLES:
+        errors["role"] = lazy("Unknown role")
+    if email is not None:
+        email = normalize_email(email)
+        if not EMAIL_RE.match(email) or len(email) > 254:
+            errors["email"] = lazy("Not a valid email address")
+    if email is None and telegram_id is None:
+        errors["email"] = lazy("An email or a Telegram id is required")
+    if password is not None and len(password) < 8:
+        errors["password"] = lazy("The password must have at least 8 characters")
+    if language is not None and language not in LANGUAGES:
+        errors["language"] = lazy("Unknown language")
+    if errors:
+        raise Invalid(lazy("Invalid user"), fields=errors)
+    if email is not None and await get_by_email(session, email=email) is not None:
+        raise Conflict(lazy("A user with this email already exists"))
+    if telegram_id is not None and await get_by_telegram_id(session, telegram_id=telegram_id):
+        raise Conflict(lazy("A user with this Telegram id already exists"))
+    user = User(
+        name=name,
+        role=role,
+        email=email,
+        password_hash=hash_password(password) if password else None,
+        telegram_id=telegram_id,
+        telegram_username=telegram_username,
+        language=language,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get_user(session: AsyncSession, *, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(lazy("No such user"))
+    return user
+
+
+async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == normalize_email(email)))
+    return result.scalar_one_or_none()
+
+
+async def get_by_telegram_id(session: AsyncSession, *, telegram_id: int) -> User | None:
+    result = await session.execute(select(User).where(User.telegram_id == telegram_id))
+    return result.scalar_one_or_none()
+
+
+async def list_users(session: AsyncSession, *, role: str | None = None) -> list[User]:
+    stmt = select(User).order_by(User.id)
+    if role:
+        stmt = stmt.where(User.role == role)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_admins(session: AsyncSession) -> list[User]:
+    stmt = select(User).where(User.role.in_(ADMIN_ROLES), User.is_active).order_by(User.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+def is_admin(user: User | None) -> bool:
+    return user is not None and user.is_active and user.role in ADMIN_ROLES
+
+
+def require_admin(user: User | None) -> User:
+    if user is None or not is_admin(user):
+        raise Forbidden(lazy("Only owners and superadmins may do this"))
+    return user
+
+
+async def set_role(session: AsyncSession, *, user_id: int, role: str, actor_id: int | None) -> User:
+    if role not in ROLES:
+        raise Invalid(lazy("Unknown role"), fields={"role": lazy("Unknown role")})
+    user = await get_user(session, user_id=user_id)
+    old = user.role
+    user.role = role
+    await audit(
+        session,
+        actor_id=actor_id,
+        entity="user",
+        entity_id=user.id,
+        action="set_role",
+        details={"role": [old, role]},
+    )
+    return user
+
+
+async def set_language(session: AsyncSession, *, user_id: int, language: str) -> User:
+    if language not in LANGUAGES:
+        raise Invalid(lazy("Unknown language"), fields={"language": lazy("Unknown language")})
+    user = await get_user(session, user_id=user_id)
+    user.language = language
+    return user
+
+
+async def set_password(session: AsyncSession, *, user_id: int, password: str) -> User:
+    if len(password) < 8:
+        raise Invalid(
+            lazy("Invalid password"),
+            fields={"password": lazy("The password must have at least 8 characters")},
+        )
+    user = await get_user(session, user_id=user_id)
+    user.password_hash = hash_password(password)
+    return user
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+async def _recent_failures(session: AsyncSession, key: str, since: datetime) -> int:
+    stmt = select(func.count()).where(LoginFailure.key == key, LoginFailure.created_at >= since)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def check_login_throttle(
+    session: AsyncSession, *, email: str, ip: str | None, max_failures: int
+) -> None:
+    """Raise RateLimited when the account or the IP failed too often in the last minute."""
+    since = utcnow() - timedelta(minutes=1)
+    keys = [f"account:{normalize_email(email)}"] + ([f"ip:{ip}"] if ip else [])
+    for key in keys:
+        if await _recent_failures(session, key, since) >= max_failures:
+            raise RateLimited(
+                lazy("Too many failed sign-in attempts. Wait a minute and try again."),
+                retry_after=60,
+            )
+
+
+async def record_login_failure(session: AsyncSession, *, email: str, ip: str | None) -> None:
+    now = utcnow()
+    session.add(LoginFailure(key=f"account:{normalize_email(email)}", created_at=now))
+    if ip:
+        session.add(LoginFailure(key=f"ip:{ip}", created_at=now))
+    # Old rows are useless for a one-minute window.
+    await session.execute(
+        delete(LoginFailure).where(LoginFailure.created_at < now - timedelta(hours=1))
+    )
+    await session.flush()
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:
+    """The user for these credentials, or None. Same work whether or not the user exists."""
+    user = await get_by_email(session, email=email) if email else None
+    stored = user.password_hash if user is not None and user.password_hash else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+        ok = stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(stored or ""):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+async def create_login_link(
+    session: AsyncSession, *, user_id: int, ttl: timedelta = timedelta(minutes=10)
+) -> str:
+    """A single-use sign-in token for the web hub (the bot's /web)."""
+    await get_user(session, user_id=user_id)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        LoginLink(token_hash=_sha256(token), user_id=user_id, created_at=now, expires_at=now + ttl)
+    )
+    await session.flush()
+    return token
+
+
+async def redeem_login_link(session: AsyncSession, *, token: str) -> User:
+    stmt = select(LoginLink).where(LoginLink.token_hash == _sha256(token)).with_for_update()
+    link = (await session.execute(stmt)).scalar_one_or_none()
+    if link is None or link.used_at is not None or link.expires_at < utcnow():
+        raise Forbidden(lazy("This sign-in link is invalid, used or expired"))
+    link.used_at = utcnow()
+    user = await get_user(session, user_id=link.user_id)
+    if not user.is_active:
+        raise Forbidden(lazy("This account is disabled"))
+    user.last_login_at = utcnow()
+    return user
+
+
+# ------------------------------------------------------------------------ API tokens
+
+
+async def create_token(
+    session: AsyncSession, *, name: str, scopes: list[str], user_id: int | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the plaintext, which is never stored."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Invalid(
+            lazy("Invalid token"), fields={"name": lazy("Name must be 1 to 100 characters")}
+        )
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad or not scopes:
+        raise Invalid(
+            lazy("Invalid token"),
+            fields={"scope": lazy("Unknown scope")},
+        )
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        token_hash=_sha256(plaintext),
+        prefix=plaintext[:10],
+        scopes=" ".join(sorted(set(scopes))),
+        user_id=user_id,
+    )
+    session.add(token)
+    await session.flush()
+    return token, plaintext
+
+
+async def verify_token(session: AsyncSession, *, plaintext: str) -> ApiToken | None:
+    stmt = select(ApiToken).where(
+        ApiToken.token_hash == _sha256(plaintext), ApiToken.revoked_at.is_(None)
+    )
+    token = (await session.execute(stmt)).scalar_one_or_none()
+    if token is not None:
+        now = utcnow()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            token.last_used_at = now
+    return token
+
+
+async def list_tokens(session: AsyncSession) -> list[ApiToken]:
+    return list((await session.execute(select(ApiToken).order_by(ApiToken.id))).scalars())
+
+
+async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(lazy("No such token"))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+# ----------------------------------------------------------------------------- audit
+
+
+async def audit(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    row = AuditLog(
+        actor_id=actor_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        details=json.dumps(details, ensure_ascii=False, default=str) if details else None,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def history(session: AsyncSession, *, entity: str, entity_id: int) -> list[AuditLog]:
+    stmt = (
+        select(AuditLog)
+        .where(AuditLog.entity == entity, AuditLog.entity_id == entity_id)
+        .order_by(AuditLog.created_at, AuditLog.id)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,305 @@
+"""The web application: pages, JSON API, webhooks, health. Built by :func:`create_app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from devops_center import __version__, i18n
+from devops_center.config import Settings
+from devops_center.db import make_engine, make_sessionmaker
+from devops_center.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.web.deps import AdminRequired, ApiAuthError, LoginRequired
+from devops_center.web.templating import make_templates, render
+
+log = logging.getLogger("devops_center.web")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Paths that are not browser forms: they authenticate otherwise (Bearer token, HMAC
+# signature, Telegram secret) and never read the session cookie for writes.
+CSRF_EXEMPT_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics", "/static/")
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for name, value in SECURITY_HEADERS.items():
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+CSRF_FAILED_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="/static/vendor/pico-2.1.1.min.css"><title>403</title></head>
+<body><main class="container"><h1>403</h1>
+<p>This form has expired or was not sent from this site. Go back, reload the page and try again.</p>
+<p lang="ru">Форма устарела или отправлена не с этого сайта. Вернитесь, обновите страницу
+и попробуйте ещё раз.</p><p><a href="/">&larr; DCC</a></p></main></body></html>"""
+
+
+async def _csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": CSRF_FAILED_PAGE.encode()})
+
+
+class CSRFMiddleware:
+    """asgi-csrf (double-submit cookie, signed) for every browser form.
+
+    Sign-in, sign-out and the language switch are protected even without cookies, so a
+    foreign site can't sign a visitor into another account (login CSRF).
+    """
+
+    def __init__(self, app: ASGIApp, *, secret: str, secure: bool) -> None:
+        self.app = asgi_csrf(
+            app,
+            signing_secret=secret,
+            always_protect={"/login", "/logout", "/language"},
+            skip_if_scope=lambda scope: str(scope.get("path", "")).startswith(CSRF_EXEMPT_PREFIXES),
+            cookie_secure=secure,
+            cookie_samesite="Lax",
+            send_csrf_failed=_csrf_failed,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return (
+        path.startswith(("/api/", "/webhooks/"))
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
+
+
+def _lang(request: Request) -> str:
+    lang = getattr(request.state, "lang", None)
+    if lang:
+        return str(lang)
+    settings: Settings = request.app.state.settings
+    request.state.lang = i18n.negotiate_accept_language(
+        request.headers.get("accept-language"), settings.default_language
+    )
+    return str(request.state.lang)
+
+
+def error_page(
+    request: Request, status_code: int, title: str, message: str, **extra: Any
+) -> Response:
+    _lang(request)
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status_code)
+    return render(
+        request,
+        "error.html",
+        {"status_code": status_code, "title": title, "message": message, **extra},
+        status_code=status_code,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "authentication required"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(AdminRequired)
+    async def admin_required(request: Request, exc: AdminRequired) -> Response:
+        lang = _lang(request)
+        return error_page(
+            request,
+            403,
+            i18n.gettext(lang, "Access denied"),
+            i18n.gettext(lang, "This page is for owners and superadmins only."),
+        )
+
+    @app.exception_handler(ApiAuthError)
+    async def api_auth(request: Request, exc: ApiAuthError) -> Response:
+        headers = {"www-authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        lang = _lang(request)
+        message = i18n.gettext(lang, exc.message, **exc.params)
+        if isinstance(exc, NotFound):
+            return error_page(request, 404, i18n.gettext(lang, "Not found"), message)
+        if isinstance(exc, Forbidden):
+            return error_page(request, 403, i18n.gettext(lang, "Access denied"), message)
+        if isinstance(exc, RateLimited):
+            response = error_page(request, 429, i18n.gettext(lang, "Too many requests"), message)
+            response.headers["retry-after"] = str(exc.retry_after)
+            return response
+        if isinstance(exc, Invalid) and _wants_json(request):
+            fields = {k: i18n.gettext(lang, v) for k, v in exc.fields.items()}
+            return JSONResponse({"detail": message, "fields": fields}, status_code=422)
+        return error_page(
+            request,
+            409 if not isinstance(exc, Invalid) else 422,
+            i18n.gettext(lang, "Request refused"),
+            message,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        lang = _lang(request)
+        titles = {
+            404: i18n.gettext(lang, "Not found"),
+            403: i18n.gettext(lang, "Access denied"),
+            405: i18n.gettext(lang, "Method not allowed"),
+            413: i18n.gettext(lang, "Request too large"),
+        }
+        title = titles.get(exc.status_code, i18n.gettext(lang, "Request refused"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and not _wants_json(request):
+            detail = i18n.gettext(lang, "There is no page at this address.")
+        response = error_page(request, exc.status_code, title, detail)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            errors = [
+                {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                for e in exc.errors()
+            ]
+            return JSONResponse({"detail": errors}, status_code=422)
+        lang = _lang(request)
+        return error_page(
+            request,
+            422,
+            i18n.gettext(lang, "Request refused"),
+            i18n.gettext(lang, "The form was incomplete or malformed. Please try again."),
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: Exception) -> Response:
+        log.error("database error on %s: %s", request.url.path, exc.__class__.__name__)
+        lang = _lang(request)
+        response = error_page(
+            request,
+            503,
+            i18n.gettext(lang, "Temporarily unavailable"),
+            i18n.gettext(lang, "The database is not answering. Please try again in a moment."),
+        )
+        response.headers["retry-after"] = "5"
+        return response
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> FastAPI:
+    """Build the ASGI app. The engine is created here (never at import) unless given."""
+    owns_engine = engine is None and sessionmaker is None
+    if sessionmaker is None:
+        engine = engine or make_engine(settings.database_url)
+        sessionmaker = make_sessionmaker(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for hook in app.state.startup_hooks:
+            await hook(app)
+        yield
+        for hook in reversed(app.state.shutdown_hooks):
+            await hook(app)
+        if owns_engine and engine is not None:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="DevOps Command Center",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.templates = make_templates()
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+
+    _install_error_handlers(app)
+
+    from devops_center.web import routes
+
+    routes.include_all(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    # Outermost last: security headers wrap everything, then sessions, then CSRF.
+    app.add_middleware(
+        CSRFMiddleware, secret=settings.session_secret(), secure=settings.secure_cookies
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret(),
+        session_cookie="dcc_session",
+        max_age=14 * 24 * 3600,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    return app

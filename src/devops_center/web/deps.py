@@ -1,0 +1,161 @@
+"""FastAPI dependencies: settings, the request's one transaction, the user, access rules.
+
+One place decides access: :func:`require_user`, :func:`require_admin` for pages and
+:func:`require_scope` for the JSON API (Bearer token, or an admin's session where the
+route allows it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devops_center.config import Settings
+from devops_center.i18n import negotiate_accept_language, pick_language
+from devops_center.users import service as users
+from devops_center.users.models import ApiToken, User
+
+
+class LoginRequired(Exception):
+    """Raised for an anonymous visitor on a page that needs a user: redirect to /login."""
+
+
+class AdminRequired(Exception):
+    """A signed-in user who is not owner/superadmin: 403 page."""
+
+
+class ApiAuthError(Exception):
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    sm: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sm
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's single transaction: committed when the route returns, else rolled back."""
+    async with get_sessionmaker(request)() as session, session.begin():
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_current_user(request: Request, session: SessionDep) -> User | None:
+    if "user" in request.state._state:
+        cached: User | None = request.state.user
+        return cached
+    uid = request.session.get("uid")
+    user = None
+    if isinstance(uid, int):
+        user = await session.get(User, uid)
+        if user is not None and (
+            not user.is_active or request.session.get("pw") != _pw_marker(user)
+        ):
+            user = None
+        if user is None:
+            request.session.clear()
+    request.state.user = user
+    return user
+
+
+def _pw_marker(user: User) -> str:
+    """Changes when the password changes, so that old sessions stop working."""
+    return (user.password_hash or "link")[-12:]
+
+
+def sign_in(request: Request, user: User) -> None:
+    request.session.clear()
+    request.session["uid"] = user.id
+    request.session["pw"] = _pw_marker(user)
+    request.state.user = user
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+    request.state.user = None
+
+
+CurrentUser = Annotated[User | None, Depends(get_current_user)]
+
+
+async def require_user(user: CurrentUser) -> User:
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+async def require_admin(user: CurrentUser) -> User:
+    if user is None:
+        raise LoginRequired()
+    if not users.is_admin(user):
+        raise AdminRequired()
+    return user
+
+
+UserDep = Annotated[User, Depends(require_user)]
+AdminDep = Annotated[User, Depends(require_admin)]
+
+
+def get_language(request: Request, user: CurrentUser, settings: SettingsDep) -> str:
+    """The user's profile language, then the session's choice, then Accept-Language."""
+    return pick_language(
+        user.language if user else None,
+        request.session.get("lang"),
+        negotiate_accept_language(request.headers.get("accept-language"), ""),
+        default=settings.default_language,
+    )
+
+
+LangDep = Annotated[str, Depends(get_language)]
+
+
+def require_scope(
+    scope: str | None, *, allow_admin_session: bool = False
+) -> Callable[..., Coroutine[Any, Any, ApiToken | User]]:
+    """JSON API access: a Bearer token with ``scope`` (401 without one, 403 without the scope).
+
+    With ``allow_admin_session`` a signed-in owner/superadmin may call the route too.
+    """
+
+    async def dependency(request: Request, session: SessionDep) -> ApiToken | User:
+        header = request.headers.get("authorization", "")
+        kind, _, value = header.partition(" ")
+        if kind.lower() == "bearer" and value.strip():
+            token = await users.verify_token(session, plaintext=value.strip())
+            if token is None:
+                raise ApiAuthError(401, "invalid or revoked token")
+            if scope and scope not in token.scope_set and "admin" not in token.scope_set:
+                raise ApiAuthError(403, f"this token lacks the scope {scope!r}")
+            return token
+        if allow_admin_session:
+            user = await get_current_user(request, session)
+            if user is not None:
+                if users.is_admin(user):
+                    return user
+                raise ApiAuthError(403, "owner or superadmin role required")
+        raise ApiAuthError(401, "missing bearer token")
+
+    return dependency
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def prepare_page(request: Request, lang: LangDep) -> None:
+    """Router-level dependency of every HTML page: the user and language for templates."""
+    request.state.lang = lang

@@ -1,0 +1,34 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from devops_center.web.deps import get_sessionmaker
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """200 while the process runs."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(request: Request) -> JSONResponse:
+    """200 when the database answers within 3 seconds, else 503 with the reason."""
+    try:
+        async with asyncio.timeout(3):
+            async with get_sessionmaker(request)() as session:
+                await session.execute(text("SELECT 1"))
+    except TimeoutError:
+        return JSONResponse({"status": "unavailable", "database": "timeout"}, status_code=503)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        return JSONResponse({"status": "unavailable", "database": reason}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,95 @@
+"""Jinja2 templates with per-request translations, the user and the CSRF token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from devops_center import i18n
+from devops_center.config import Settings
+from devops_center.db import utcnow
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def _context(request: Request) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    lang: str = getattr(request.state, "lang", None) or settings.default_language
+    user = getattr(request.state, "user", None)
+
+    def _(message: str, **params: object) -> str:
+        return i18n.gettext(lang, message, **params)
+
+    def _n(singular: str, plural: str, n: int, **params: object) -> str:
+        return i18n.ngettext(lang, singular, plural, n, **params)
+
+    def csrf_token() -> str:
+        fn = request.scope.get("csrftoken")
+        return str(fn()) if callable(fn) else ""
+
+    def local_dt(when: datetime | None, fmt: str = "medium") -> str:
+        if when is None:
+            return "—"
+        return i18n.format_datetime(when, lang, settings.tz, fmt)
+
+    def ago(when: datetime | None) -> str:
+        if when is None:
+            return "—"
+        return i18n.format_ago(when, lang, now=utcnow())
+
+    return {
+        "_": _,
+        "_n": _n,
+        "lang": lang,
+        "user": user,
+        "is_admin": bool(user is not None and user.is_admin),
+        "csrf_token": csrf_token,
+        "local_dt": local_dt,
+        "ago": ago,
+        "settings": settings,
+        "languages": i18n.LANGUAGE_NAMES,
+    }
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_context])
+    templates.env.autoescape = True
+    return templates
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, name, context or {}, status_code=status_code, headers=headers
+    )
+
+
+def safe_next(target: str | None, default: str = "/support") -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if not target:
+        return default
+    target = target.strip()
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+    ):
+        return default
+    return target
