@@ -31,6 +31,10 @@ from devops_center.models import Base
 from devops_center.users import service as users
 from devops_center.users.models import User
 
+# Cheap argon2 parameters for the suite only (hundreds of users are created and signed
+# in); the product's own parameters are argon2-cffi's defaults, tested in tests/users.
+users._hasher = users.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_HOST = os.environ.get("DCC_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("DCC_TEST_PG_PORT", "5432"))

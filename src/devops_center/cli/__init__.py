@@ -414,6 +414,55 @@ def jobs_retry(job_id: int) -> None:
         fail(exc.message)
 
 
+# -------------------------------------------------------------------------- backup
+
+
+@app.command()
+def backup(
+    output: Annotated[
+        str | None, typer.Option(help="File to write (default: var/backups/dcc-<time>.*).")
+    ] = None,
+) -> None:
+    """Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
+    from pathlib import Path
+
+    from devops_center.cli import backups as bk
+
+    settings = load_settings()
+    target = (
+        Path(output) if output else bk.default_backup_path(settings.database_url, settings.var_dir)
+    )
+    try:
+        written = bk.backup_database(settings.database_url, target)
+    except bk.BackupError as exc:
+        fail(str(exc))
+        return
+    typer.echo(f"backup written to {written} ({written.stat().st_size} bytes)")
+
+
+@app.command()
+def restore(
+    path: Annotated[str, typer.Argument(help="A file written by `dcc backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database's contents with a backup. Stop web, worker and bot first."""
+    from pathlib import Path
+
+    from devops_center.cli import backups as bk
+
+    settings = load_settings()
+    if not yes and not typer.confirm(
+        "This replaces everything in the configured database. Continue?", default=False
+    ):
+        fail("restore cancelled", code=1)
+    try:
+        bk.restore_database(settings.database_url, Path(path))
+    except bk.BackupError as exc:
+        fail(str(exc))
+        return
+    typer.echo(f"database restored from {path}")
+
+
 def main() -> None:
     logging.captureWarnings(True)
     app()

@@ -51,7 +51,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": committed before the response is sent, so a 303 after a POST never
+# races its own write, and a failed commit becomes an error page instead of a lost write.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_current_user(request: Request, session: SessionDep) -> User | None:
