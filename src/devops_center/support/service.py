@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
@@ -17,9 +18,10 @@ from devops_center.errors import Invalid, NotFound, RateLimited
 from devops_center.i18n import lazy
 from devops_center.incidents import service as incidents
 from devops_center.outbox import service as outbox
+from devops_center.support import search as faq_search
 from devops_center.support.models import PRIORITIES, STATUSES, BugLog, FaqEntry, FaqVote
 from devops_center.users import service as users
-from devops_center.users.models import User
+from devops_center.users.models import AuditLog, User
 
 TITLE_MIN, TITLE_MAX = 3, 200
 TEXT_MAX = 10_000
@@ -62,6 +64,7 @@ def validate_bug(data: BugInput) -> BugInput:
 
 
 async def check_bug_rate_limit(session: AsyncSession, *, user_id: int, per_hour: int) -> None:
+    """RateLimited when the user filed ``per_hour`` reports in the last hour (web and bot)."""
     since = utcnow() - timedelta(hours=1)
     count = await session.scalar(
         select(func.count()).where(BugLog.user_id == user_id, BugLog.created_at >= since)
@@ -92,7 +95,9 @@ async def file_bug(
     if client_token:
         existing = await session.scalar(select(BugLog).where(BugLog.client_token == client_token))
         if existing is not None:
-            return existing
+            if existing.user_id == user_id:
+                return existing
+            client_token = None  # someone else's token: never reveal or reuse their bug
     clean = validate_bug(data)
     await check_bug_rate_limit(session, user_id=user_id, per_hour=rate_limit_per_hour)
     bug = BugLog(
@@ -134,6 +139,15 @@ async def file_bug(
             unique_key=f"notify.admin:critical_bug:{bug.id}",
         )
     return bug
+
+
+async def find_by_client_token(
+    session: AsyncSession, *, user_id: int, client_token: str
+) -> BugLog | None:
+    """The user's bug filed with this form token (a double submit), if any."""
+    return await session.scalar(
+        select(BugLog).where(BugLog.client_token == client_token, BugLog.user_id == user_id)
+    )
 
 
 async def get_bug(session: AsyncSession, *, bug_id: int) -> BugLog:
@@ -203,11 +217,14 @@ async def update_bug(
     Resolving sets ``resolved_at``; reopening clears it. The assignee changes only with
     ``set_assignee=True`` (then ``assigned_to=None`` unassigns).
     """
+    # Validate everything before changing anything: a refused change leaves no trace.
+    if status is not None and status not in STATUSES:
+        raise Invalid(lazy("Unknown status"), fields={"status": lazy("Unknown status")})
+    if priority is not None and priority not in PRIORITIES:
+        raise Invalid(lazy("Unknown priority"), fields={"priority": lazy("Unknown priority")})
     bug = await get_bug(session, bug_id=bug_id)
     changes: dict[str, list[object]] = {}
     if status is not None and status != bug.status:
-        if status not in STATUSES:
-            raise Invalid(lazy("Unknown status"), fields={"status": lazy("Unknown status")})
         changes["status"] = [bug.status, status]
         bug.status = status
         if status in ("resolved", "closed"):
@@ -215,13 +232,11 @@ async def update_bug(
         else:
             bug.resolved_at = None
     if priority is not None and priority != bug.priority:
-        if priority not in PRIORITIES:
-            raise Invalid(lazy("Unknown priority"), fields={"priority": lazy("Unknown priority")})
         changes["priority"] = [bug.priority, priority]
         bug.priority = priority
+    if set_assignee and assigned_to is not None:
+        await users.get_user(session, user_id=assigned_to)  # NotFound before any change
     if set_assignee and assigned_to != bug.assigned_to:
-        if assigned_to is not None:
-            await users.get_user(session, user_id=assigned_to)
         changes["assigned_to"] = [bug.assigned_to, assigned_to]
         bug.assigned_to = assigned_to
     if not changes:
@@ -301,24 +316,17 @@ async def search_faq(
 ) -> list[FaqEntry]:
     """Entries matching ``query`` in question or answer, best first.
 
-    (Substring match; the full-text ranking — FTS5 / tsvector — replaces this.)
+    Full-text with ranking: SQLite FTS5 (``faq_fts``) or PostgreSQL ``tsvector`` with
+    ``websearch_to_tsquery``; see :mod:`devops_center.support.search`.
     """
-    words = [w for w in query.strip().split() if w][:10]
-    if not words:
+    ids = await faq_search.search_ids(
+        session, query=query[:500], language=language, limit=max(1, min(limit, 100))
+    )
+    if not ids:
         return []
-    stmt = select(FaqEntry)
-    for word in words:
-        pattern = f"%{word.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(FaqEntry.question).like(pattern),
-                func.lower(FaqEntry.answer).like(pattern),
-            )
-        )
-    if language:
-        stmt = stmt.where(FaqEntry.language == language)
-    stmt = stmt.order_by(FaqEntry.helpful_count.desc(), FaqEntry.id).limit(limit)
-    return list((await session.execute(stmt)).scalars())
+    rows = await session.execute(select(FaqEntry).where(FaqEntry.id.in_(ids)))
+    by_id = {entry.id: entry for entry in rows.scalars()}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 async def open_faq(session: AsyncSession, *, faq_id: int, count_view: bool = True) -> FaqEntry:
@@ -363,3 +371,270 @@ async def my_vote(session: AsyncSession, *, faq_id: int, user_id: int) -> bool |
         select(FaqVote).where(FaqVote.faq_id == faq_id, FaqVote.user_id == user_id)
     )
     return None if vote is None else vote.helpful
+
+
+# ------------------------------------------------------------------- admin: bug triage
+
+
+@dataclass(frozen=True)
+class BugFilter:
+    status: str | None = None
+    priority: str | None = None
+    assignee: int | None = None  # a user id; 0 = unassigned
+    text: str | None = None
+
+
+async def list_bugs(
+    session: AsyncSession, *, filters: BugFilter, offset: int = 0, limit: int = 50
+) -> tuple[list[BugLog], int]:
+    """Every bug matching the filters (admin triage), newest first, and their count."""
+    conds: list[Any] = []
+    if filters.status in STATUSES:
+        conds.append(BugLog.status == filters.status)
+    if filters.priority in PRIORITIES:
+        conds.append(BugLog.priority == filters.priority)
+    if filters.assignee == 0:
+        conds.append(BugLog.assigned_to.is_(None))
+    elif filters.assignee is not None:
+        conds.append(BugLog.assigned_to == filters.assignee)
+    text = (filters.text or "").strip()[:200]
+    if text:
+        if text.lstrip("#").isdigit():
+            conds.append(
+                or_(
+                    BugLog.id == int(text.lstrip("#")),
+                    BugLog.github_issue_number == int(text.lstrip("#")),
+                )
+            )
+        else:
+            pattern = "%" + text.lower().replace("\\", "").replace("%", "").replace("_", " ") + "%"
+            pattern = pattern.replace(" ", "%")
+            conds.append(
+                or_(
+                    func.lower(BugLog.title).like(pattern),
+                    func.lower(BugLog.actual).like(pattern),
+                    func.lower(BugLog.what_doing).like(pattern),
+                )
+            )
+    total = await session.scalar(select(func.count()).select_from(BugLog).where(*conds))
+    rows = await session.execute(
+        select(BugLog)
+        .where(*conds)
+        .order_by(BugLog.created_at.desc(), BugLog.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.scalars()), int(total or 0)
+
+
+async def bug_history(session: AsyncSession, *, bug_id: int) -> list[AuditLog]:
+    return await users.history(session, entity="bug", entity_id=bug_id)
+
+
+# ---------------------------------------------------------------------- admin: FAQ
+
+
+@dataclass(frozen=True)
+class FaqInput:
+    category: str
+    question: str
+    answer: str
+    language: str = "en"
+    order_index: int | None = None
+
+
+CATEGORY_MAX = 100
+QUESTION_MAX = 1000
+
+
+def validate_faq(data: FaqInput) -> FaqInput:
+    errors: dict[str, str] = {}
+    category = " ".join((data.category or "").split())
+    question = (data.question or "").strip()
+    answer = (data.answer or "").strip()
+    if not category:
+        errors["category"] = lazy("This field is required")
+    elif len(category) > CATEGORY_MAX:
+        errors["category"] = lazy("At most 100 characters")
+    if not question:
+        errors["question"] = lazy("This field is required")
+    elif len(question) > QUESTION_MAX:
+        errors["question"] = lazy("At most 1,000 characters")
+    if not answer:
+        errors["answer"] = lazy("This field is required")
+    elif len(answer) > TEXT_MAX:
+        errors["answer"] = lazy("At most 10,000 characters")
+    if data.language not in ("ru", "en"):
+        errors["language"] = lazy("Choose Russian or English")
+    if errors:
+        raise Invalid(lazy("Please correct the marked fields"), fields=errors)
+    return FaqInput(category, question, answer, data.language, data.order_index)
+
+
+async def create_faq(session: AsyncSession, *, data: FaqInput, actor_id: int | None) -> FaqEntry:
+    clean = validate_faq(data)
+    order = clean.order_index
+    if order is None:
+        last = await session.scalar(
+            select(func.max(FaqEntry.order_index)).where(FaqEntry.language == clean.language)
+        )
+        order = int(last or 0) + 10
+    entry = FaqEntry(
+        category=clean.category,
+        question=clean.question,
+        answer=clean.answer,
+        language=clean.language,
+        order_index=order,
+    )
+    session.add(entry)
+    await session.flush()
+    await users.audit(
+        session,
+        actor_id=actor_id,
+        entity="faq",
+        entity_id=entry.id,
+        action="create",
+        details={"question": entry.question, "category": entry.category},
+    )
+    return entry
+
+
+async def get_faq(session: AsyncSession, *, faq_id: int) -> FaqEntry:
+    entry = await session.get(FaqEntry, faq_id)
+    if entry is None:
+        raise NotFound(lazy("No such FAQ entry"))
+    return entry
+
+
+async def update_faq(
+    session: AsyncSession, *, faq_id: int, data: FaqInput, actor_id: int | None
+) -> FaqEntry:
+    entry = await get_faq(session, faq_id=faq_id)
+    clean = validate_faq(data)
+    changes: dict[str, list[object]] = {}
+    for name in ("category", "question", "answer", "language", "order_index"):
+        new = getattr(clean, name)
+        if new is None:
+            continue
+        if getattr(entry, name) != new:
+            changes[name] = [getattr(entry, name), new]
+            setattr(entry, name, new)
+    if changes:
+        entry.updated_at = utcnow()
+        await session.flush()
+        await users.audit(
+            session,
+            actor_id=actor_id,
+            entity="faq",
+            entity_id=entry.id,
+            action="update",
+            details={k: v for k, v in changes.items() if k not in ("answer",)}
+            | ({"answer": "changed"} if "answer" in changes else {}),
+        )
+    return entry
+
+
+async def delete_faq(session: AsyncSession, *, faq_id: int, actor_id: int | None) -> None:
+    entry = await get_faq(session, faq_id=faq_id)
+    await users.audit(
+        session,
+        actor_id=actor_id,
+        entity="faq",
+        entity_id=entry.id,
+        action="delete",
+        details={"question": entry.question, "category": entry.category},
+    )
+    await session.delete(entry)
+    await session.flush()
+
+
+async def move_faq(
+    session: AsyncSession, *, faq_id: int, direction: int, actor_id: int | None
+) -> FaqEntry:
+    """Swap an entry with its neighbour (same language) in ``order_index`` order."""
+    entry = await get_faq(session, faq_id=faq_id)
+    ordered = list(
+        (
+            await session.execute(
+                select(FaqEntry)
+                .where(FaqEntry.language == entry.language)
+                .order_by(FaqEntry.order_index, FaqEntry.id)
+            )
+        ).scalars()
+    )
+    pos = next(i for i, e in enumerate(ordered) if e.id == entry.id)
+    other_pos = pos + (1 if direction > 0 else -1)
+    if not 0 <= other_pos < len(ordered):
+        return entry
+    ordered[pos], ordered[other_pos] = ordered[other_pos], ordered[pos]
+    for index, item in enumerate(ordered):  # renumber: ties and gaps disappear
+        if item.order_index != (index + 1) * 10:
+            item.order_index = (index + 1) * 10
+    await session.flush()
+    await users.audit(
+        session,
+        actor_id=actor_id,
+        entity="faq",
+        entity_id=entry.id,
+        action="move",
+        details={"direction": "down" if direction > 0 else "up"},
+    )
+    return entry
+
+
+async def faq_category_summary(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """(language, category, entries) for the admin page, in display order."""
+    rows = await session.execute(
+        select(FaqEntry.language, FaqEntry.category, func.count(), func.min(FaqEntry.order_index))
+        .group_by(FaqEntry.language, FaqEntry.category)
+        .order_by(FaqEntry.language, func.min(FaqEntry.order_index))
+    )
+    return [(lang, cat, int(n)) for lang, cat, n, _o in rows]
+
+
+async def rename_category(
+    session: AsyncSession, *, language: str, old: str, new: str, actor_id: int | None
+) -> int:
+    """Rename a category (all its entries); returns how many entries moved."""
+    new = " ".join((new or "").split())
+    if not new or len(new) > CATEGORY_MAX:
+        msg = lazy("This field is required") if not new else lazy("At most 100 characters")
+        raise Invalid(msg, fields={"new": msg})
+    result = await session.execute(
+        update(FaqEntry)
+        .where(FaqEntry.language == language, FaqEntry.category == old)
+        .values(category=new, updated_at=utcnow())
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if not count:
+        raise NotFound(lazy("No such category"))
+    await users.audit(
+        session,
+        actor_id=actor_id,
+        entity="faq_category",
+        entity_id=None,
+        action="rename",
+        details={"language": language, "old": old, "new": new, "entries": count},
+    )
+    return count
+
+
+async def delete_category(
+    session: AsyncSession, *, language: str, category: str, actor_id: int | None
+) -> int:
+    """Delete a category with all its entries; returns how many were deleted."""
+    result = await session.execute(
+        delete(FaqEntry).where(FaqEntry.language == language, FaqEntry.category == category)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if not count:
+        raise NotFound(lazy("No such category"))
+    await users.audit(
+        session,
+        actor_id=actor_id,
+        entity="faq_category",
+        entity_id=None,
+        action="delete",
+        details={"language": language, "category": category, "entries": count},
+    )
+    return count

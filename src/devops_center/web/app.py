@@ -23,6 +23,7 @@ from devops_center import __version__, i18n
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker
 from devops_center.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.web.csrf_multipart import FormTokenReader
 from devops_center.web.deps import AdminRequired, ApiAuthError, LoginRequired
 from devops_center.web.templating import make_templates, render
 
@@ -102,14 +103,26 @@ class CSRFMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, secret: str, secure: bool) -> None:
-        self.app = asgi_csrf(
-            app,
-            signing_secret=secret,
-            always_protect={"/login", "/logout", "/language"},
-            skip_if_scope=lambda scope: str(scope.get("path", "")).startswith(CSRF_EXEMPT_PREFIXES),
-            cookie_secure=secure,
-            cookie_samesite="Lax",
-            send_csrf_failed=_csrf_failed,
+        always_protect = {"/login", "/logout", "/language"}
+
+        def skip(scope: Scope) -> bool:
+            return str(scope.get("path", "")).startswith(CSRF_EXEMPT_PREFIXES)
+
+        # FormTokenReader reads the form's token robustly (multipart too) before asgi-csrf.
+        self.app = FormTokenReader(
+            asgi_csrf(
+                app,
+                signing_secret=secret,
+                always_protect=always_protect,
+                skip_if_scope=skip,
+                cookie_secure=secure,
+                cookie_samesite="Lax",
+                send_csrf_failed=_csrf_failed,
+            ),
+            secret=secret,
+            always_protect=always_protect,
+            skip_if_scope=skip,
+            send_failed=_csrf_failed,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from devops_center.web.api import v1 as api_v1
-from devops_center.web.pages import auth, health, support_home
+from devops_center.web.pages import admin_bugs, admin_faq, auth, health, support_faq, support_home
 
 
 def include_all(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(support_home.router)
+    app.include_router(support_faq.router)
+    app.include_router(admin_bugs.router)
+    app.include_router(admin_faq.router)
     app.include_router(api_v1.router)

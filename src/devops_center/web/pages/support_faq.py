@@ -1,0 +1,67 @@
+"""The FAQ: categories, full-text search as you type (HTMX), an entry page, votes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from devops_center.support import service as support
+from devops_center.web.deps import LangDep, SessionDep, UserDep, prepare_page
+from devops_center.web.templating import render
+
+router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+@router.get("/support/faq")
+async def faq(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    lang: LangDep,
+    q: str = "",
+    category: str = "",
+) -> Response:
+    q = q.strip()[:200]
+    categories = await support.faq_categories(session, language=lang)
+    if category not in categories:
+        category = ""
+    if q:
+        entries = await support.search_faq(session, query=q, language=lang, limit=30)
+        if category:
+            entries = [e for e in entries if e.category == category]
+    else:
+        entries = await support.faq_entries(session, language=lang, category=category or None)
+    context = {"entries": entries, "q": q, "category": category, "categories": categories}
+    if _is_htmx(request):
+        return render(request, "support/_faq_results.html", context)
+    return render(request, "support/faq.html", context)
+
+
+@router.get("/support/faq/{faq_id}")
+async def faq_entry(request: Request, session: SessionDep, user: UserDep, faq_id: int) -> Response:
+    entry = await support.open_faq(session, faq_id=faq_id, count_view=True)
+    vote = await support.my_vote(session, faq_id=faq_id, user_id=user.id)
+    return render(request, "support/faq_entry.html", {"entry": entry, "vote": vote})
+
+
+@router.post("/support/faq/{faq_id}/vote")
+async def faq_vote(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    faq_id: int,
+    helpful: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    entry = await support.vote_faq(
+        session, faq_id=faq_id, user_id=user.id, helpful=helpful in ("1", "yes", "true")
+    )
+    if _is_htmx(request):
+        vote = await support.my_vote(session, faq_id=faq_id, user_id=user.id)
+        return render(request, "support/_faq_vote.html", {"entry": entry, "vote": vote})
+    return RedirectResponse(f"/support/faq/{faq_id}", status_code=303)
