@@ -319,14 +319,14 @@ async def search_faq(
     Full-text with ranking: SQLite FTS5 (``faq_fts``) or PostgreSQL ``tsvector`` with
     ``websearch_to_tsquery``; see :mod:`devops_center.support.search`.
     """
-    ids = await faq_search.search_ids(
+    built = await faq_search.search_statement(
         session, query=query[:500], language=language, limit=max(1, min(limit, 100))
     )
-    if not ids:
+    if built is None:
         return []
-    rows = await session.execute(select(FaqEntry).where(FaqEntry.id.in_(ids)))
-    by_id = {entry.id: entry for entry in rows.scalars()}
-    return [by_id[i] for i in ids if i in by_id]
+    stmt, params = built
+    rows = await session.execute(select(FaqEntry).from_statement(stmt), params)
+    return list(rows.scalars())
 
 
 async def open_faq(session: AsyncSession, *, faq_id: int, count_view: bool = True) -> FaqEntry:

@@ -80,7 +80,7 @@ def validate_image(data: bytes, *, max_bytes: int) -> tuple[Image.Image, str]:
 
 def _mb(max_bytes: int) -> str:
     value = max_bytes / (1024 * 1024)
-    return f"{value:g}"
+    return f"{value:.3g}"
 
 
 def _reencode(image: Image.Image, fmt: str) -> bytes:

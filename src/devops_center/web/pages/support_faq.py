@@ -28,7 +28,11 @@ async def faq(
     category: str = "",
 ) -> Response:
     q = q.strip()[:200]
-    categories = await support.faq_categories(session, language=lang)
+    htmx = _is_htmx(request)
+    # Search as you type (HTMX) needs no category list: don't compute it on every key.
+    categories = (
+        [] if htmx and not category else await support.faq_categories(session, language=lang)
+    )
     if category not in categories:
         category = ""
     if q:
@@ -38,7 +42,7 @@ async def faq(
     else:
         entries = await support.faq_entries(session, language=lang, category=category or None)
     context = {"entries": entries, "q": q, "category": category, "categories": categories}
-    if _is_htmx(request):
+    if htmx:
         return render(request, "support/_faq_results.html", context)
     return render(request, "support/faq.html", context)
 
