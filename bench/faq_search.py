@@ -209,7 +209,7 @@ async def _run(database_url: str, var: Path, entries: int, queries: int) -> dict
             hits += "faq-item" in r.text
             async with sm() as s:
                 t0 = time.perf_counter()
-                await search.search_ids(s, query=q, language="en", limit=30)
+                await search.search_ids(s, query=q, language="en", limit=20)
                 bare.append((time.perf_counter() - t0) * 1000)
     await engine.dispose()
     return {

@@ -335,6 +335,8 @@ async def test_admin_triage_changes_status_and_notifies_reporter(
     assert r.status_code == 303
     page = await owner.get(r.headers["location"])
     assert "Saved" in page.text
+    assert "Status: Open → Resolved" in page.text  # the history: who, when, what
+    assert "Assignee: — → Test superadmin" in page.text
     async with sessionmaker() as s:
         bug = (await s.execute(select(BugLog))).scalar_one()
         assert bug.status == "resolved" and bug.resolved_at is not None

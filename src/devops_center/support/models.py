@@ -59,6 +59,7 @@ class FaqEntry(Base):
     __table_args__ = (
         CheckConstraint("language IN ('ru','en')", name="language"),
         Index("ix_faq_entries_lang_cat_order", "language", "category", "order_index"),
+        Index("ix_faq_entries_lang_views", "language", "views_count"),  # top questions
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -118,6 +118,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_faq_entries_lang_cat_order", ["language", "category", "order_index"], unique=False
         )
+        batch_op.create_index(
+            "ix_faq_entries_lang_views", ["language", "views_count"], unique=False
+        )
 
     op.create_table(
         "github_issues",
@@ -546,6 +549,7 @@ def downgrade() -> None:
 
     op.drop_table("github_issues")
     with op.batch_alter_table("faq_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_faq_entries_lang_views")
         batch_op.drop_index("ix_faq_entries_lang_cat_order")
 
     op.drop_table("faq_entries")

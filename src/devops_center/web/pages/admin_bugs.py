@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,6 +19,19 @@ from devops_center.web.templating import render
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
 
 PAGE_SIZE = 50
+
+
+def _change(details: str | None) -> list[tuple[str, object, object]]:
+    """(field, old, new) triples of an audit row's JSON details."""
+    try:
+        data = json.loads(details or "{}")
+    except ValueError:
+        return []
+    return [
+        (field, pair[0], pair[1])
+        for field, pair in data.items()
+        if isinstance(pair, list) and len(pair) == 2
+    ]
 
 
 def _int(value: str) -> int | None:
@@ -75,7 +89,8 @@ async def _detail(
 ) -> Response:
     bug = await support.get_bug(session, bug_id=bug_id)
     people = {u.id: u for u in await users.list_users(session)}
-    history = await support.bug_history(session, bug_id=bug_id)
+    rows = await support.bug_history(session, bug_id=bug_id)
+    history = [_change(row.details) for row in rows]
     return render(
         request,
         "admin/bugs_detail.html",
@@ -83,7 +98,7 @@ async def _detail(
             "bug": bug,
             "people": people,
             "staff": [u for u in people.values() if u.is_active],
-            "history": history,
+            "history": list(zip(rows, history, strict=True)),
             "statuses": STATUSES,
             "priorities": PRIORITIES,
             "error": error,

@@ -13,6 +13,8 @@ from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
 
+SEARCH_LIMIT = 20  # the best answers; more is noise on a phone
+
 
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
@@ -36,7 +38,7 @@ async def faq(
     if category not in categories:
         category = ""
     if q:
-        entries = await support.search_faq(session, query=q, language=lang, limit=30)
+        entries = await support.search_faq(session, query=q, language=lang, limit=SEARCH_LIMIT)
         if category:
             entries = [e for e in entries if e.category == category]
     else:
