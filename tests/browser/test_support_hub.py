@@ -52,7 +52,7 @@ async def server(app: Any) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        srv.should_exit = True
+        srv.should_exit = srv.force_exit = True
         await task
 
 

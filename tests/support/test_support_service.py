@@ -124,3 +124,13 @@ async def test_vote_once_per_user(
     async with sessionmaker() as s:
         row = (await s.execute(select(FaqEntry))).scalar_one()
         assert (row.helpful_count, row.not_helpful_count) == (1, 1)
+
+
+async def test_benchmark_smoke(tmp_path: Path) -> None:
+    """bench/faq_search.py runs end to end (tiny sizes; `make bench` runs the real one)."""
+    from bench import faq_search
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/bench.sqlite3"
+    result = await faq_search._run(url, tmp_path / "var", entries=300, queries=20)
+    assert set(result) == {"endpoint_p50", "endpoint_p95", "sql_p50", "sql_p95", "hit_rate"}
+    assert result["hit_rate"] > 0
