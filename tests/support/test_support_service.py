@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -134,3 +135,15 @@ async def test_benchmark_smoke(tmp_path: Path) -> None:
     result = await faq_search._run(url, tmp_path / "var", entries=300, queries=20)
     assert set(result) == {"endpoint_p50", "endpoint_p95", "sql_p50", "sql_p95", "hit_rate"}
     assert result["hit_rate"] > 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_demo_faq_is_searchable(settings: Any, sessionmaker: Any) -> None:
+    from devops_center.cli import demo_data
+
+    await demo_data.load(settings)
+    async with sessionmaker() as s:
+        ru = await support.search_faq(s, query="пароль", language="ru")
+        en = await support.search_faq(s, query="password", language="en")
+    assert ru and all(e.language == "ru" for e in ru)
+    assert en and all("password" in (e.question + e.answer).lower() for e in en)
