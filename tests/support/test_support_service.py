@@ -133,7 +133,7 @@ async def test_benchmark_smoke(tmp_path: Path) -> None:
 
     url = f"sqlite+aiosqlite:///{tmp_path}/bench.sqlite3"
     result = await faq_search._run(url, tmp_path / "var", entries=300, queries=20)
-    assert set(result) == {"endpoint_p50", "endpoint_p95", "sql_p50", "sql_p95", "hit_rate"}
+    assert {"endpoint_p50", "endpoint_p95", "sql_p50", "sql_p95", "hit_rate"} <= set(result)
     assert result["hit_rate"] > 0
 
 
