@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from devops_center.errors import Invalid, NotFound
+from devops_center.errors import Invalid, NotFound, RateLimited
 from devops_center.i18n import gettext, lazy
 from devops_center.support import service as support
 from devops_center.support import uploads
@@ -98,9 +98,18 @@ async def file_bug(
     if errors:
         return _form_page(request, values, errors, status_code=422)
     # Refuse before anything is stored (the service checks again).
-    await support.check_bug_rate_limit(
-        session, user_id=user.id, per_hour=settings.bug_rate_limit_per_hour
-    )
+    try:
+        await support.check_bug_rate_limit(
+            session, user_id=user.id, per_hour=settings.bug_rate_limit_per_hour
+        )
+    except RateLimited as exc:
+        return render(
+            request,
+            "support/rate_limited.html",
+            {"message": gettext(lang, exc.message, **exc.params)},
+            status_code=429,
+            headers={"retry-after": str(exc.retry_after)},
+        )
     key = uploads.store_image(settings, image) if image else None
     try:
         bug = await support.file_bug(
