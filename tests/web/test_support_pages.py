@@ -204,6 +204,13 @@ async def test_csrf_missing_or_wrong_on_multipart_is_a_403_page(as_role: Any) ->
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert bad_utf8.status_code == 403
+    no_boundary = await c.post(
+        "/support/bug", content=b"x", headers={"content-type": "multipart/form-data"}
+    )
+    assert no_boundary.status_code == 403
+    c.cookies.clear()
+    odd_cookie = await c.get("/support", headers={"cookie": b"csrftoken=\xff\xfe"})
+    assert odd_cookie.status_code == 303  # signed out, not a 500
 
 
 async def test_hub_counts_and_top_faq(

@@ -57,7 +57,11 @@ class FormTokenReader:
         self.send_failed = send_failed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope = _drop_undecodable_cookies(scope)  # asgi-csrf would fail on them with a 500
+        if scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -73,8 +77,12 @@ class FormTokenReader:
         ctype, options = parse_options_header(headers.get(b"content-type", b""))
         if ctype == b"application/x-www-form-urlencoded":
             token, messages = await _urlencoded_token(receive)
-        elif ctype == b"multipart/form-data" and options.get(b"boundary"):
-            token, messages = await _multipart_token(options[b"boundary"], receive)
+        elif ctype == b"multipart/form-data":
+            boundary = options.get(b"boundary")
+            if not boundary:
+                await self.send_failed(scope, send, "csrf")
+                return
+            token, messages = await _multipart_token(boundary, receive)
         else:
             await self.app(scope, receive, send)  # asgi-csrf refuses it with its 403
             return
@@ -96,6 +104,17 @@ class FormTokenReader:
         except BadSignature:
             return False
         return secrets.compare_digest(token.encode(), cookie.encode())
+
+
+def _drop_undecodable_cookies(scope: Scope) -> Scope:
+    headers = scope.get("headers") or []
+    for key, value in headers:
+        if key == b"cookie":
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                return {**scope, "headers": [(k, v) for k, v in headers if k != b"cookie"]}
+    return scope
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
