@@ -56,7 +56,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _settings_dependency(request: Request) -> Settings:
+    # async: FastAPI runs plain ``def`` dependencies in the thread pool (a hop per request)
+    return get_settings(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 # scope="function": committed before the response is sent, so a 303 after a POST never
 # races its own write, and a failed commit becomes an error page instead of a lost write.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -128,7 +133,11 @@ def get_language(request: Request, user: CurrentUser, settings: SettingsDep) -> 
     )
 
 
-LangDep = Annotated[str, Depends(get_language)]
+async def _language_dependency(request: Request, user: CurrentUser, settings: SettingsDep) -> str:
+    return get_language(request, user, settings)  # async: no thread-pool hop
+
+
+LangDep = Annotated[str, Depends(_language_dependency)]
 
 
 def require_scope(
