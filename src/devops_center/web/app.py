@@ -23,6 +23,7 @@ from devops_center import __version__, i18n
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker
 from devops_center.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.web.body_limit import MB, BodyLimitMiddleware
 from devops_center.web.deps import AdminRequired, ApiAuthError, LoginRequired
 from devops_center.web.templating import make_templates, render
 
@@ -302,4 +303,9 @@ def create_app(
         https_only=settings.secure_cookies,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        machine_limit=5 * MB,
+        form_limit=max(25 * MB, int(settings.max_upload_mb * 4 * MB)),
+    )
     return app
