@@ -10,7 +10,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -33,8 +33,31 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(settings: Settings, engine: object) -> Iterator[LiveServer]:
-    """``engine`` first, so the tables are emptied before the server starts and after."""
+def live_server_with(engine: object) -> Iterator[Callable[[Settings], LiveServer]]:
+    """``live_server_with(settings)`` → a server of those settings, stopped at the end.
+
+    ``engine`` first, so the tables are emptied before the server starts and after.
+    """
+    stops: list[Callable[[], None]] = []
+
+    def start(settings: Settings) -> LiveServer:
+        server, stop = _start(settings)
+        stops.append(stop)
+        return server
+
+    yield start
+    for stop in stops:
+        stop()
+
+
+@pytest.fixture
+def live_server(
+    settings: Settings, live_server_with: Callable[[Settings], LiveServer]
+) -> LiveServer:
+    return live_server_with(settings)
+
+
+def _start(settings: Settings) -> tuple[LiveServer, Callable[[], None]]:
     from devops_center.web.app import create_app
 
     port = _free_port()
@@ -54,8 +77,9 @@ def live_server(settings: Settings, engine: object) -> Iterator[LiveServer]:
             time.sleep(0.05)
     else:  # pragma: no cover - a broken start-up
         pytest.fail("the live server did not start")
-    try:
-        yield LiveServer(url=url, settings=settings)
-    finally:
+
+    def stop() -> None:
         server.should_exit = True
         thread.join(timeout=10)
+
+    return LiveServer(url=url, settings=settings), stop
