@@ -30,7 +30,6 @@ FORM_FIELD = "csrftoken"
 HEADER = b"x-csrftoken"
 NAMESPACE = "csrftoken"  # asgi-csrf's DEFAULT_SIGNING_NAMESPACE
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-MAX_URLENCODED = 1024 * 1024  # a form without files; more is refused
 MAX_PREFIX = 64 * 1024  # bytes of a multipart body read while looking for the token
 
 SendFailed = Callable[[Scope, Send, object], Awaitable[None]]
@@ -149,9 +148,7 @@ async def _urlencoded_token(receive: Receive) -> tuple[str | None, list[Message]
         if message["type"] != "http.request":
             return None, None
         messages.append(message)
-        body += message.get("body", b"")
-        if len(body) > MAX_URLENCODED:
-            return None, messages
+        body += message.get("body", b"")  # the size cap is BodyLimitMiddleware's (413)
         more = message.get("more_body", False)
     fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     token = next((v for k, v in fields if k == FORM_FIELD), None)
@@ -207,22 +204,22 @@ async def _multipart_token(
     messages: list[Message] = []
     seen = 0
     more = True
-    try:
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return None, None
-            messages.append(message)
-            chunk = message.get("body", b"")
-            seen += len(chunk)
+    while more:
+        message = await receive()  # errors of the server (body too large…) propagate
+        if message["type"] != "http.request":
+            return None, None
+        messages.append(message)
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        try:
             parser.write(chunk)
-            if seen > MAX_PREFIX:
-                break
-            more = message.get("more_body", False)
-    except _Stop:
-        pass
-    except Exception:  # malformed multipart: no token
-        return None, messages
+        except _Stop:
+            break
+        except Exception:  # malformed multipart: no token
+            return None, messages
+        if seen > MAX_PREFIX:
+            break
+        more = message.get("more_body", False)
     if not state["done"] or state["name"] != FORM_FIELD:
         return None, messages
     return state["value"].decode("utf-8", "replace"), messages
