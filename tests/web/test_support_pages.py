@@ -273,6 +273,8 @@ async def test_faq_search_views_and_votes(
 
     found = await c.get("/support/faq", params={"q": "shifts"}, headers={"HX-Request": "true"})
     assert "<html" not in found.text  # a fragment for HTMX
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    assert "<html" in (await c.get("/support/faq", params={"q": "shifts"}, headers=restore)).text
     assert "How do I open a shift?" in found.text
     assert "reset my password" not in found.text
     prefix = await c.get("/support/faq", params={"q": "passw"})

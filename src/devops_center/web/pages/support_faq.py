@@ -17,7 +17,11 @@ SEARCH_LIMIT = 20  # the best answers; more is noise on a phone
 
 
 def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
+    """An in-page HTMX request (a history restore wants the whole page)."""
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
 
 
 @router.get("/support/faq")
