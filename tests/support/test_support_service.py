@@ -62,9 +62,11 @@ def test_open_image_refuses_odd_keys(tmp_path: Path) -> None:
 
 
 def test_fts5_query_quotes_everything() -> None:
-    assert search.fts5_query('NEAR("a" OR b*) -c:d') == '"near"* "a"* "or"* "b"* "c"* "d"*'
+    assert search.fts5_query('NEAR("a" OR b*) -c:d') == '"near"* "a"* "or"* "b"* NOT "c"* NOT "d"*'
     assert search.fts5_query("смены часов") == '"смен"* "час"*'
     assert search.fts5_query("  ") is None
+    assert search.fts5_query("pass -admin -") == '"pass"* NOT "admin"*'
+    assert search.fts5_query("-admin") is None
 
 
 async def test_search_ranks_and_survives_odd_queries(
@@ -89,6 +91,8 @@ async def test_search_ranks_and_survives_odd_queries(
         hits = await support.search_faq(s, query="password", language="en")
         assert [e.question for e in hits] == ["Password reset", "Language"]  # question first
         assert [e.question for e in await support.search_faq(s, query="пароли")] == ["Пароль"]
+        excluded = await support.search_faq(s, query="password -admin", language="en")
+        assert [e.question for e in excluded] == ["Language"]  # web-search minus, both DBs
         for odd in ['"', "'", "*", "NEAR(", "a OR", "-", "():", "%_", "x" * 600, "\x00"]:
             await support.search_faq(s, query=odd)  # never an error
 

@@ -152,6 +152,7 @@ _RU_ENDINGS = sorted(
     key=len,
     reverse=True,
 )
+_WEBSEARCH_SYNTAX = re.compile(r'"|(^|\s)-\w|\s(or|OR)\s')
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 MAX_TERMS = 8
 
@@ -170,16 +171,24 @@ def terms(query: str) -> list[str]:
     return words[:MAX_TERMS]
 
 
+def _fts5_term(word: str) -> str:
+    if _CYRILLIC.search(word):
+        word = _ru_stem(word.replace("ё", "е"))
+    return f'"{word}"*'
+
+
 def fts5_query(query: str) -> str | None:
-    """A safe FTS5 MATCH expression (every term quoted; all terms required, as prefixes)."""
-    parts = []
-    for word in terms(query):
-        if _CYRILLIC.search(word):
-            word = _ru_stem(word.replace("ё", "е"))
-        word = word.replace('"', "")
-        if word:
-            parts.append(f'"{word}"*')
-    return " ".join(parts) or None
+    """A safe FTS5 MATCH expression: every term quoted and required, as a prefix;
+    ``-word`` excludes a word (as in web search)."""
+    include: list[str] = []
+    exclude: list[str] = []
+    for token in (query or "").split():
+        target = exclude if token.startswith("-") and len(token) > 1 else include
+        target.extend(_fts5_term(w) for w in terms(token))
+    include, exclude = include[:MAX_TERMS], exclude[:MAX_TERMS]
+    if not include:
+        return None
+    return " ".join(include) + "".join(f" NOT {t}" for t in exclude)
 
 
 async def _pg_configs(session: AsyncSession) -> dict[str, str]:
@@ -247,14 +256,22 @@ async def _postgres_statement(
     if not words:
         return None
     q = query.strip()[:200]
-    # websearch syntax for whole words, plus every word as a prefix (search as you type)
-    prefix = " & ".join(f"'{w}':*" for w in words)
     configs = await _pg_configs(session)
     langs = [language] if language in configs else list(configs)
+    params: dict[str, Any] = {"limit": limit}
+    if _WEBSEARCH_SYNTAX.search(q):
+        # quotes, "or", -exclusion: the user means web-search syntax
+        params["q"] = q
+        make = "websearch_to_tsquery('{cfg}', :q)"
+    else:
+        # search as you type: every word, the last one also as a prefix
+        head, last = words[:-1], words[-1]
+        params["q"] = " & ".join([*(f"'{w}'" for w in head), f"'{last}':*"])
+        make = "to_tsquery('{cfg}', :q)"
     selects = []
     for lang in langs:
         cfg = configs[lang]
-        tsq = f"(websearch_to_tsquery('{cfg}', :q) || to_tsquery('{cfg}', :pq))"
+        tsq = make.format(cfg=cfg)
         selects.append(
             f"SELECT {_columns('e')}, ts_rank(e.{PG_COLUMN}, {tsq}) AS fts_rank "  # noqa: S608  # nosec B608 (constants only; user input is bound)
             f"FROM faq_entries e WHERE e.language = '{lang}' AND e.{PG_COLUMN} @@ {tsq}"
@@ -262,4 +279,4 @@ async def _postgres_statement(
     sql = text(
         " UNION ALL ".join(selects) + " ORDER BY fts_rank DESC, helpful_count DESC, id LIMIT :limit"
     )
-    return sql, {"q": q, "pq": prefix, "limit": limit}
+    return sql, params
