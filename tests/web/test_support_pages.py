@@ -146,7 +146,7 @@ async def test_bad_uploads_are_refused_beside_the_field(
     c = await as_role("employee")
     truncated = png_bytes((300, 300))
     truncated = truncated[: len(truncated) // 2]
-    big = b"\x89PNG\r\n\x1a\n" + b"\x00" * (6 * 1024 * 1024)
+    big = b"\x89PNG\r\n\x1a\n" + b"\x00" * (20 * 1024 * 1024)  # the 20 MB file
     cases = [
         ("evil.svg", SVG, "image/svg+xml", "must be a PNG, JPEG or WebP"),
         ("page.png", HTML, "image/png", "must be a PNG, JPEG or WebP"),
