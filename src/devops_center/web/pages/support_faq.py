@@ -42,9 +42,10 @@ async def faq(
     if category not in categories:
         category = ""
     if q:
-        entries = await support.search_faq(session, query=q, language=lang, limit=SEARCH_LIMIT)
+        wide = 100 if category else SEARCH_LIMIT  # room for the category filter below
+        entries = await support.search_faq(session, query=q, language=lang, limit=wide)
         if category:
-            entries = [e for e in entries if e.category == category]
+            entries = [e for e in entries if e.category == category][:SEARCH_LIMIT]
     else:
         entries = await support.faq_entries(session, language=lang, category=category or None)
     context = {"entries": entries, "q": q, "category": category, "categories": categories}
