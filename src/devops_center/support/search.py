@@ -8,8 +8,8 @@ PostgreSQL: a stored generated ``tsvector`` column ``faq_fts_doc`` (``russian``
 configuration for Russian entries, ``english`` for English ones, question weighted above
 the answer) with a GIN index, ranked with ``ts_rank``. A query written in web-search
 syntax (quotes, ``or``, ``-word``) goes through ``websearch_to_tsquery``; plain words (search
-as you type) through ``to_tsquery`` with every word required and the last one a prefix. Where the server lacks a
-configuration the ``simple`` one is used.
+as you type) through ``to_tsquery`` with every word required and the last one a prefix.
+Where the server lacks a configuration the ``simple`` one is used.
 
 The schema objects are created by migration 0001 (``SQLITE_DDL`` / ``postgres_ddl``);
 their names start with ``faq_fts`` so that autogenerate ignores them (the models do not
