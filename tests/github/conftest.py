@@ -36,6 +36,7 @@ def github_settings(db_url: str, tmp_path: Path, standin: StandIn, **extra: Any)
         "github_webhook_secret": WEBHOOK_SECRET,
         "github_timeout": 0.5,
         "base_url": "https://dcc.example.org",
+        "cookie_secure": False,
     }
     values.update(extra)
     return make_settings(db_url, tmp_path, **values)

@@ -630,7 +630,7 @@ class Overview:
     failed_jobs: list[Job] = field(default_factory=list)
     queued_jobs: int = 0
     bugs_without_issue: int = 0
-    last_sync: dict[str, Any] | None = None
+    last_sync_at: datetime | None = None
 
 
 async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20) -> Overview:
@@ -672,8 +672,17 @@ async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20
         failed_jobs=failed,
         queued_jobs=int(queued or 0),
         bugs_without_issue=int(without or 0),
-        last_sync=last if isinstance(last, dict) else None,
+        last_sync_at=_parse_at(last),
     )
+
+
+def _parse_at(value: Any) -> datetime | None:
+    if not isinstance(value, dict) or not isinstance(value.get("at"), str):
+        return None
+    try:
+        return datetime.fromisoformat(value["at"])
+    except ValueError:
+        return None
 
 
 async def retry_github_job(session: AsyncSession, *, job_id: int) -> Job:

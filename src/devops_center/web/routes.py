@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from devops_center.web.api import v1 as api_v1
-from devops_center.web.pages import auth, health, support_home
+from devops_center.web.pages import admin_github, auth, health, support_home
 from devops_center.web.webhooks import github as github_webhooks
 
 
@@ -15,3 +15,4 @@ def include_all(app: FastAPI) -> None:
     app.include_router(support_home.router)
     app.include_router(api_v1.router)
     app.include_router(github_webhooks.router)
+    app.include_router(admin_github.router)
