@@ -52,6 +52,7 @@ class StandIn:
         self.issues: dict[int, dict[str, Any]] = {}
         self.labels: set[str] = set()
         self.calls: list[tuple[str, str]] = []
+        self.version = 0  # bumped on every change: the listing's ETag
         self.failure: Failure | None = None
         self.lose_create_answers = 0  # create, then answer only after the client gave up
         self.delay = 0.0
@@ -97,6 +98,7 @@ class StandIn:
             issue["state"] = state
             issue["closed_at"] = _now() if state == "closed" else None
             issue["updated_at"] = _now()
+            self.version += 1
 
     def _create(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
         number = len(self.issues) + 1
@@ -119,6 +121,7 @@ class StandIn:
         )
         issue["user"] = {**issue.get("user", {}), "login": self.login}
         self.issues[number] = issue
+        self.version += 1
         return issue
 
     # ------------------------------------------------------------------ handler
@@ -253,8 +256,8 @@ class StandIn:
                         and (creator is None or i["user"]["login"] == creator)
                     ]
                     items.sort(key=lambda i: i["number"], reverse=True)
-                    snapshot = json.dumps(items, sort_keys=True).encode()
-                etag = '"' + hashlib.sha256(snapshot).hexdigest()[:32] + '"'
+                    key = f"{standin.version}:{state}:{creator}:{per_page}".encode()
+                etag = '"' + hashlib.sha256(key).hexdigest()[:32] + '"'
                 if page == 1 and self.headers.get("if-none-match") == etag:
                     self._send(304, None, {"etag": etag})
                     return

@@ -63,7 +63,7 @@ from devops_center.jobs.registry import (
     periodic,
 )
 from devops_center.outbox import service as outbox
-from devops_center.outbox.models import Job, WebhookDelivery
+from devops_center.outbox.models import Job, KeyValue, WebhookDelivery
 from devops_center.support import service as support
 from devops_center.support.models import PRIORITIES, BugLog
 from devops_center.users.models import User
@@ -82,6 +82,7 @@ DELIVERY_KEEP_DAYS = 30
 FAILED_DELIVERY_KEEP_DAYS = 90
 SEARCH_SLACK = timedelta(minutes=10)  # the issue is never older than its bug (clock skew)
 CACHE_TTL = timedelta(hours=12)
+INTENT_TTL = timedelta(days=60)
 GONE_CHECK_LIMIT = 100  # issues that left the open list, looked up one by one per sync
 BACKFILL_AFTER = timedelta(minutes=2)
 BACKFILL_LIMIT = 100
@@ -157,17 +158,18 @@ def _same_repo(settings: Settings, repo: str) -> bool:
     return settings.github_repo is None or settings.github_repo.lower() == repo.lower()
 
 
-async def _cached(
-    ctx: JobContext, key: str, fetch: Callable[[], Awaitable[Any]], ttl: timedelta = CACHE_TTL
-) -> Any:
-    async with ctx.sessionmaker() as session:
-        value = await outbox.kv_get(session, key=key)
-    if value is not None:
-        return value
-    value = await fetch()
+async def _kv_many(session: AsyncSession, keys: list[str]) -> dict[str, Any]:
+    """The live key-value entries among ``keys`` (one query)."""
+    rows = await session.execute(
+        select(KeyValue.key, KeyValue.value, KeyValue.expires_at).where(KeyValue.key.in_(keys))
+    )
+    now = utcnow()
+    return {k: v for k, v, expires in rows if expires is None or expires > now}
+
+
+async def _remember(ctx: JobContext, key: str, value: Any, *, ttl: timedelta = CACHE_TTL) -> None:
     async with ctx.sessionmaker() as session, session.begin():
         await outbox.kv_set(session, key=key, value=value, ttl=ttl)
-    return value
 
 
 # ------------------------------------------------------------------- issue per bug
@@ -196,12 +198,17 @@ async def _bug_view(session: AsyncSession, settings: Settings, bug: BugLog) -> B
 async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Open the bug's GitHub issue, exactly once.
 
-    The body carries ``<!-- dcc-bug:<id> -->``. Before creating, the issues the token's
-    user opened since the bug was filed are searched for that marker, so a run killed
-    between GitHub's answer and our commit adopts the issue instead of making another.
+    The body carries ``<!-- dcc-bug:<id> -->``. Just before the POST an intent row is
+    committed (kept 60 days); a run that finds it searches the issues the token's user
+    opened since the bug was filed for the marker first, so a run killed between
+    GitHub's answer and our commit adopts the issue instead of making another. (The
+    first run of a job skips that listing: nothing can exist yet.)
     """
     settings = ctx.settings
     bug_id = int(payload["bug_id"])
+    repo = settings.github_repo or ""
+    intent_key = f"github:create-intent:{repo}:{bug_id}"
+    login_key = f"github:login:{settings.github_api_url}"
     async with ctx.sessionmaker() as session:
         bug = await session.get(BugLog, bug_id)
         if bug is None or bug.github_issue_number is not None:
@@ -212,20 +219,29 @@ async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
             return
         view = await _bug_view(session, settings, bug)
         not_before = bug.created_at - SEARCH_SLACK
-    repo = settings.github_repo or ""
+        labels = labels_for(view.priority)
+        label_keys = {name: f"github:label:{repo}:{name}" for name in labels}
+        known = await _kv_many(session, [intent_key, login_key, *label_keys.values()])
     try:
         async with _client(settings) as gh:
-            login = await _cached(
-                ctx, f"github:login:{settings.github_api_url}", gh.authenticated_login
-            )
-            for label in labels_for(view.priority):
-                await _ensure_label(ctx, gh, label)
-            found = await gh.find_issue_with_marker(
-                creator=str(login), marker=marker(bug_id), not_before=not_before
-            )
+            login = known.get(login_key)
+            if not isinstance(login, str):
+                login = await gh.authenticated_login()
+                await _remember(ctx, login_key, login)
+            for name, key in label_keys.items():
+                if key not in known:
+                    await _ensure_label(gh, name)
+                    await _remember(ctx, key, True)
+            found = None
+            if intent_key in known:  # an earlier run may have created it: look first
+                found = await gh.find_issue_with_marker(
+                    creator=login, marker=marker(bug_id), not_before=not_before
+                )
             if found is None:
+                # Write-ahead: committed before the POST, so any later run searches first.
+                await _remember(ctx, intent_key, True, ttl=INTENT_TTL)
                 created = await gh.create_issue(
-                    title=issue_title(view), body=issue_body(view), labels=labels_for(view.priority)
+                    title=issue_title(view), body=issue_body(view), labels=labels
                 )
             else:
                 log.info("bug %s: adopting existing issue #%s", bug_id, found.get("number"))
@@ -254,18 +270,13 @@ async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
             )
 
 
-async def _ensure_label(ctx: JobContext, gh: GithubClient, name: str) -> None:
-    """Create a label once (remembered for a while). Best effort: a token that may not
-    create labels still gets its issue (GitHub drops labels it may not set)."""
-
-    async def ensure() -> bool:
-        try:
-            await gh.ensure_label(name)
-        except GithubPermanent as exc:
-            log.warning("label %r not ensured: %s", name, exc.message)
-        return True
-
-    await _cached(ctx, f"github:label:{gh.repo}:{name}", ensure)
+async def _ensure_label(gh: GithubClient, name: str) -> None:
+    """Create a label if missing. Best effort: a token that may not create labels still
+    gets its issue (GitHub drops labels it may not set)."""
+    try:
+        await gh.ensure_label(name)
+    except GithubPermanent as exc:
+        log.warning("label %r not ensured: %s", name, exc.message)
 
 
 # ----------------------------------------------------------------------- webhooks
