@@ -95,3 +95,14 @@ async def test_off_without_token_says_bugs_are_kept_locally(
     assert "bug reports are kept locally" in page.text
     assert "GITHUB_WEBHOOK_SECRET is not set" in page.text
     assert "Sync issues now" not in page.text
+
+
+@ONLY_SQLITE
+async def test_retry_of_an_unknown_job_is_a_clean_404(settings, sessionmaker, as_role: Any) -> None:
+    owner = await as_role("owner")
+    response = await post_form(owner, "/admin/github/jobs/999/retry", {}, form_page="/admin/github")
+    assert response.status_code == 404
+    assert "No such job" in response.text and "Test owner" in response.text  # nav still there
+    employee = await as_role("employee")
+    refused = await post_form(employee, "/admin/github/sync", {}, form_page="/support")
+    assert refused.status_code == 403

@@ -311,3 +311,42 @@ async def test_a_failing_handler_is_recorded_and_retried(settings, client, sessi
     async with sessionmaker() as s:
         delivery = (await s.execute(select(WebhookDelivery))).scalar_one()
     assert delivery.status == "processed" and len(calls) == 2
+
+
+@ONLY_SQLITE
+async def test_comment_refreshes_the_mirror_and_old_deliveries_are_purged(
+    settings, client, sessionmaker
+) -> None:
+    from datetime import timedelta
+
+    from devops_center.db import utcnow
+
+    comment = fixture("issue_comment.created.payload.json")
+    comment["repository"]["full_name"] = REPO
+    assert (await deliver(client, "issue_comment", comment)).status_code == 202
+    await _process(settings, sessionmaker)
+    async with sessionmaker() as s:
+        row = (await s.execute(select(GithubIssue))).scalar_one()
+    assert (row.repo, row.number, row.title) == (
+        REPO,
+        comment["issue"]["number"],
+        comment["issue"]["title"],
+    )
+
+    await deliver(client, "star", {"action": "started"}, delivery="old-unhandled")
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(WebhookDelivery).values(received_at=utcnow() - timedelta(days=31)))
+        s.add(
+            WebhookDelivery(
+                source="github",
+                delivery_id="old-failed",
+                event="issues",
+                status="failed",
+                received_at=utcnow() - timedelta(days=31),
+            )
+        )
+        await gh_jobs.outbox.enqueue(s, kind=gh_jobs.JOB_PURGE_DELIVERIES)
+    await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_PURGE_DELIVERIES])
+    async with sessionmaker() as s:
+        left = (await s.execute(select(WebhookDelivery.delivery_id))).scalars().all()
+    assert left == ["old-failed"]
