@@ -81,6 +81,7 @@ async def test_bug_becomes_one_issue(settings, sessionmaker, people, standin: St
     assert len(standin.issues) == 1 and standin.count("POST", f"/repos/{REPO}/issues") == 1
 
 
+@ONLY_SQLITE
 async def test_answer_lost_then_adopted(settings, sessionmaker, people, standin: StandIn) -> None:
     """GitHub creates the issue but its answer never arrives (client timeout): the retry
     finds the issue by its marker and adopts it."""

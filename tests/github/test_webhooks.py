@@ -157,6 +157,7 @@ async def test_repeated_delivery_has_no_second_effect(
     assert await _count(sessionmaker, Job, Job.kind == "notify.user") == 1
 
 
+@ONLY_SQLITE
 async def test_issue_actions_update_the_linked_bug(settings, client, sessionmaker, people) -> None:
     bug = await _linked_bug(sessionmaker, people["employee"].id, number=3)
     stamps = iter(f"2030-01-01T00:00:{n:02d}Z" for n in range(60))
@@ -189,6 +190,12 @@ async def test_issue_actions_update_the_linked_bug(settings, client, sessionmake
             await s.execute(select(GithubIssue).where(GithubIssue.number == 3))
         ).scalar_one()
     assert mirrored.title == "A clearer title"
+
+    deleted = issue_payload("edited.payload.json", number=3, updated_at=next(stamps))
+    deleted["action"] = "deleted"
+    assert (await deliver(client, "issues", deleted)).status_code == 202
+    await _process(settings, sessionmaker)
+    assert await _count(sessionmaker, GithubIssue) == 0
 
 
 @ONLY_SQLITE

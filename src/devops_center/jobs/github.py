@@ -451,6 +451,9 @@ async def apply_issue_to_bug(
 async def handle_issues(session: AsyncSession, event: WebhookEvent) -> None:
     """``issues``: update the mirror, then the linked bug (a late delivery changes nothing)."""
     parsed = parse_issues_event(event.payload)
+    if parsed.action in ("deleted", "transferred"):  # gone from this repository
+        await mirror.delete_issue(session, repo=parsed.issue.repo, number=parsed.issue.number)
+        return
     result = await mirror.upsert_issue(session, parsed.issue)
     if not result.applied:
         log.info("issue #%s: stale delivery %s ignored", parsed.issue.number, event.delivery_id)
