@@ -38,6 +38,11 @@ async def test_failed_job_shows_githubs_message_and_retry_works(
     assert f'action="/admin/github/jobs/{job.id}/retry"' in page.text
 
     standin.recover()
+    async with sessionmaker() as s, s.begin():  # a rate limit is shown too
+        await gh_jobs.outbox.kv_set(s, key=gh_jobs.PAUSE_KEY, value="2999-01-01T00:00:00+00:00")
+    assert "GitHub jobs resume at" in (await owner.get("/admin/github/panel")).text
+    async with sessionmaker() as s, s.begin():
+        await gh_jobs.outbox.kv_delete(s, key=gh_jobs.PAUSE_KEY)
     response = await post_form(
         owner, f"/admin/github/jobs/{job.id}/retry", {}, form_page="/admin/github"
     )

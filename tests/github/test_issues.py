@@ -40,8 +40,10 @@ async def _bug(sessionmaker: Any, bug_id: int) -> BugLog:
 
 
 async def _make_due(sessionmaker: Any) -> None:
+    """Time passes: backed-off jobs come due, a pause GitHub asked for is over."""
     async with sessionmaker() as s, s.begin():
         await s.execute(update(Job).values(run_after=utcnow() - timedelta(seconds=1)))
+        await outbox.kv_delete(s, key=gh_jobs.PAUSE_KEY)
 
 
 async def test_bug_becomes_one_issue(settings, sessionmaker, people, standin: StandIn) -> None:
@@ -230,3 +232,24 @@ async def test_without_token_bugs_are_kept_locally_then_backfilled(
     await worker.drain(on, sessionmaker, kinds=[gh_jobs.JOB_SYNC_ISSUES])
     await _run(on, sessionmaker)
     assert (await _bug(sessionmaker, bug.id)).github_issue_number == 1
+
+
+@ONLY_SQLITE
+async def test_a_rate_limit_pauses_every_github_job(
+    settings, sessionmaker, people, standin: StandIn
+) -> None:
+    await file_bug(sessionmaker, people["employee"].id, title="First")
+    await file_bug(sessionmaker, people["employee"].id, title="Second")
+    standin.fail(403, SECONDARY_LIMIT_BODY, headers={"retry-after": "120"}, remaining=1)
+    assert await _run(settings, sessionmaker) == 2
+    assert len(standin.calls) == 1  # the second job did not knock on GitHub's door
+    async with sessionmaker() as s:
+        jobs = (await s.execute(select(Job).where(Job.kind.in_(KINDS)))).scalars().all()
+    for job in jobs:
+        assert job.status == "pending"
+        assert (job.run_after - utcnow()).total_seconds() > 115
+    assert "rate limit" in (jobs[1].last_error or "")
+
+    await _make_due(sessionmaker)
+    await _run(settings, sessionmaker)
+    assert len(standin.issues) == 2

@@ -154,6 +154,32 @@ def _translate(exc: Exception, attempt: int) -> Exception:
     return exc
 
 
+PAUSE_KEY = "github:paused-until"
+
+
+async def _failed(ctx: JobContext, exc: GithubRetryable | GithubPermanent) -> Exception:
+    """The job's exception for a GitHub failure. When GitHub named a wait (rate limits,
+    Retry-After), every GitHub job pauses until then, not only this one."""
+    if isinstance(exc, GithubRetryable) and exc.retry_after:
+        until = utcnow() + timedelta(seconds=exc.retry_after)
+        ttl = timedelta(seconds=exc.retry_after + 1)
+        await _remember(ctx, PAUSE_KEY, until.isoformat(), ttl=ttl)
+    return _translate(exc, ctx.attempt)
+
+
+def _check_pause(value: Any) -> None:
+    """RetryLater while GitHub asked us to wait (``value``: the pause's end, ISO 8601)."""
+    if not isinstance(value, str):
+        return
+    try:
+        remaining = (datetime.fromisoformat(value) - utcnow()).total_seconds()
+    except ValueError:
+        return
+    if remaining > 0:
+        delay = remaining * random.uniform(1.0, 1.1)  # noqa: S311 - jitter, not crypto
+        raise RetryLater(f"GitHub asked us to wait until {value} (rate limit)", delay=delay)
+
+
 def _same_repo(settings: Settings, repo: str) -> bool:
     return settings.github_repo is None or settings.github_repo.lower() == repo.lower()
 
@@ -221,7 +247,8 @@ async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
         not_before = bug.created_at - SEARCH_SLACK
         labels = labels_for(view.priority)
         label_keys = {name: f"github:label:{repo}:{name}" for name in labels}
-        known = await _kv_many(session, [intent_key, login_key, *label_keys.values()])
+        known = await _kv_many(session, [PAUSE_KEY, intent_key, login_key, *label_keys.values()])
+    _check_pause(known.get(PAUSE_KEY))
     try:
         async with _client(settings) as gh:
             login = known.get(login_key)
@@ -247,7 +274,7 @@ async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
                 log.info("bug %s: adopting existing issue #%s", bug_id, found.get("number"))
                 created = found
     except (GithubRetryable, GithubPermanent) as exc:
-        raise _translate(exc, ctx.attempt) from exc
+        raise await _failed(ctx, exc) from exc
     try:
         data = parse_issue(created, repo=repo)
     except MalformedEvent as exc:
@@ -495,6 +522,7 @@ async def sync_issues(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     repo = settings.github_repo or ""
     async with ctx.sessionmaker() as session:
+        _check_pause(await outbox.kv_get(session, key=PAUSE_KEY))
         etag = await outbox.kv_get(session, key=_etag_key(repo))
         known_open = await mirror.open_numbers(session, repo=repo)
     gone: list[tuple[int, dict[str, Any] | None]] = []
@@ -508,7 +536,7 @@ async def sync_issues(ctx: JobContext, payload: dict[str, Any]) -> None:
                 for number in missing[:GONE_CHECK_LIMIT]:
                     gone.append((number, await gh.get_issue(number)))
     except (GithubRetryable, GithubPermanent) as exc:
-        raise _translate(exc, ctx.attempt) from exc
+        raise await _failed(ctx, exc) from exc
     async with ctx.sessionmaker() as session, session.begin():
         if not page.not_modified:
             for item in page.issues:
@@ -645,6 +673,7 @@ class Overview:
     queued_jobs: int = 0
     bugs_without_issue: int = 0
     last_sync_at: datetime | None = None
+    paused_until: datetime | None = None
 
 
 async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20) -> Overview:
@@ -687,6 +716,7 @@ async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20
         queued_jobs=int(queued or 0),
         bugs_without_issue=int(without or 0),
         last_sync_at=_parse_at(last),
+        paused_until=_parse_at({"at": await outbox.kv_get(session, key=PAUSE_KEY)}),
     )
 
 
