@@ -357,3 +357,22 @@ async def test_comment_refreshes_the_mirror_and_old_deliveries_are_purged(
     async with sessionmaker() as s:
         left = (await s.execute(select(WebhookDelivery.delivery_id))).scalars().all()
     assert left == ["old-failed"]
+
+
+@ONLY_SQLITE
+async def test_form_encoded_deliveries_are_accepted(settings, client, sessionmaker) -> None:
+    from urllib.parse import urlencode
+
+    body = urlencode({"payload": json.dumps(fixture("ping.payload.json"))}).encode()
+    response = await client.post(
+        "/webhooks/github",
+        content=body,
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "x-github-event": "ping",
+            "x-github-delivery": "d-form",
+            "x-hub-signature-256": signature.sign(WEBHOOK_SECRET, body),
+        },
+    )
+    assert response.status_code == 200 and response.json()["status"] == "pong"
+    assert await _count(sessionmaker, WebhookDelivery, WebhookDelivery.delivery_id == "d-form")
