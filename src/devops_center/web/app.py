@@ -137,23 +137,6 @@ def _lang(request: Request) -> str:
     return str(request.state.lang)
 
 
-async def _reload_user(request: Request) -> None:
-    """A route that raised had its transaction rolled back, which expires the signed-in
-    user loaded in it; load the user again so the error page's navigation can show it."""
-    user = request.state._state.get("user")
-    if user is None:
-        return
-    from sqlalchemy import inspect as sa_inspect
-
-    from devops_center.users.models import User
-
-    state = sa_inspect(user)
-    if not state.expired_attributes or state.key is None:
-        return
-    async with request.app.state.sessionmaker() as session:
-        request.state.user = await session.get(User, state.key[1][0])
-
-
 def error_page(
     request: Request, status_code: int, title: str, message: str, **extra: Any
 ) -> Response:
@@ -180,7 +163,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AdminRequired)
     async def admin_required(request: Request, exc: AdminRequired) -> Response:
-        await _reload_user(request)
         lang = _lang(request)
         return error_page(
             request,
@@ -196,7 +178,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        await _reload_user(request)
         lang = _lang(request)
         message = i18n.gettext(lang, exc.message, **exc.params)
         if isinstance(exc, NotFound):
@@ -219,7 +200,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        await _reload_user(request)
         lang = _lang(request)
         titles = {
             404: i18n.gettext(lang, "Not found"),

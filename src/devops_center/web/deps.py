@@ -47,7 +47,13 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's single transaction: committed when the route returns, else rolled back."""
     async with get_sessionmaker(request)() as session, session.begin():
-        yield session
+        try:
+            yield session
+        except BaseException:
+            # Keep loaded objects (the signed-in user) readable for the error page: a
+            # rollback would expire them and the closed session could not reload them.
+            session.expunge_all()
+            raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -31,7 +31,8 @@ async def github_panel(
     request: Request, user: AdminDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     view = await github_jobs.overview(session, settings, limit=5)
-    return render(request, "admin/_github_panel.html", {"view": view})
+    # The dashboard supplies the heading around the fragment.
+    return render(request, "admin/_github_panel.html", {"view": view, "fragment": True})
 
 
 @router.post("/admin/github/jobs/{job_id}/retry")
