@@ -11,10 +11,11 @@ Webhook events are dispatched through a registry; another feature plugs in with 
     from devops_center.jobs.github import register_event_handler
     register_event_handler("workflow_run", handle_workflow_run)
 
-A handler is ``async def handler(session, event: WebhookEvent) -> None``; it runs inside
-the job's transaction (together with marking the delivery processed), may raise
-``RetryLater`` / ``PermanentFailure`` and must be safe to run twice. Deliveries of events
-without a handler are stored as ``unhandled`` and can be replayed once one exists.
+A handler is ``async def handler(session, event: WebhookEvent)`` (its result is
+ignored); it runs inside the job's transaction (together with marking the delivery
+processed), may raise ``RetryLater`` / ``PermanentFailure`` and must be safe to run twice.
+Deliveries of events without a handler are stored as ``unhandled`` and can be replayed
+once one exists.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class WebhookEvent:
     settings: Settings
 
 
-EventHandler = Callable[[AsyncSession, WebhookEvent], Awaitable[None]]
+EventHandler = Callable[[AsyncSession, WebhookEvent], Awaitable[object]]
 EVENT_HANDLERS: dict[str, EventHandler] = {}
 # Events answered at the door and never queued.
 ANSWERED_AT_DOOR = frozenset({"ping"})
