@@ -20,6 +20,7 @@ once one exists.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -181,6 +182,13 @@ def _check_pause(value: Any) -> None:
         raise RetryLater(f"GitHub asked us to wait until {value} (rate limit)", delay=delay)
 
 
+def _login_key(settings: Settings) -> str:
+    """The cache key of the token's login: changes with the token."""
+    token = settings.github_token.get_secret_value() if settings.github_token else ""
+    digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+    return f"github:login:{settings.github_api_url}:{digest}"
+
+
 def _same_repo(settings: Settings, repo: str) -> bool:
     return settings.github_repo is None or settings.github_repo.lower() == repo.lower()
 
@@ -235,7 +243,7 @@ async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
     bug_id = int(payload["bug_id"])
     repo = settings.github_repo or ""
     intent_key = f"github:create-intent:{repo}:{bug_id}"
-    login_key = f"github:login:{settings.github_api_url}"
+    login_key = _login_key(settings)
     async with ctx.sessionmaker() as session:
         bug = await session.get(BugLog, bug_id)
         if bug is None or bug.github_issue_number is not None:
