@@ -253,3 +253,29 @@ async def test_a_rate_limit_pauses_every_github_job(
     await _make_due(sessionmaker)
     await _run(settings, sessionmaker)
     assert len(standin.issues) == 2
+
+
+@ONLY_SQLITE
+async def test_webhook_links_first_reporter_told_once(
+    settings, sessionmaker, people, standin: StandIn
+) -> None:
+    """GitHub's ``issues.opened`` webhook for our new issue is processed before the job's
+    own commit: the bug is linked by the marker; the job then finds it linked."""
+    from devops_center.integrations.github.events import parse_issue
+
+    bug = await file_bug(sessionmaker, people["employee"].id)
+    standin.lose_create_answers = 1
+    await _run(settings, sessionmaker)
+    async with sessionmaker() as s, s.begin():
+        await gh_jobs.apply_issue_to_bug(
+            s, settings, parse_issue(standin.issues[1], repo=REPO), action="opened"
+        )
+    await _make_due(sessionmaker)
+    await _run(settings, sessionmaker)
+    assert len(standin.issues) == 1
+    assert (await _bug(sessionmaker, bug.id)).github_issue_number == 1
+    async with sessionmaker() as s:
+        notes = (await s.execute(select(Job).where(Job.kind == "notify.user"))).scalars().all()
+    assert [(n.payload["event"], n.payload["issue_number"]) for n in notes] == [
+        ("bug_github_issue", 1)
+    ]

@@ -224,6 +224,9 @@ async def test_marker_links_an_issue_to_its_bug(settings, client, sessionmaker, 
     async with sessionmaker() as s:
         stored = await s.get(BugLog, bug.id)
     assert stored is not None and (stored.github_issue_number, stored.status) == (11, "resolved")
+    async with sessionmaker() as s:
+        notes = (await s.execute(select(Job).where(Job.kind == "notify.user"))).scalars().all()
+    assert sorted(n.payload["event"] for n in notes) == ["bug_github_issue", "bug_status"]
 
 
 @ONLY_SQLITE

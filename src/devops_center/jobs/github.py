@@ -289,21 +289,26 @@ async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
     except MalformedEvent as exc:
         raise PermanentFailure(f"GitHub returned an unusable issue: {exc}") from exc
     async with ctx.sessionmaker() as session, session.begin():
-        linked = await support.link_github_issue(session, bug_id=bug_id, issue_number=data.number)
+        await support.link_github_issue(session, bug_id=bug_id, issue_number=data.number)
         await mirror.upsert_issue(session, data)
-        if linked:
-            bug = await support.get_bug(session, bug_id=bug_id)
-            await outbox.enqueue(
-                session,
-                kind="notify.user",
-                payload={
-                    "user_id": bug.user_id,
-                    "event": "bug_github_issue",
-                    "bug_id": bug_id,
-                    "issue_number": data.number,
-                },
-                unique_key=f"notify.user:bug_github_issue:{bug_id}",
-            )
+        bug = await support.get_bug(session, bug_id=bug_id)
+        if bug.github_issue_number == data.number:  # (a webhook may have linked it first)
+            await _tell_reporter(session, bug)
+
+
+async def _tell_reporter(session: AsyncSession, bug: BugLog) -> None:
+    """The reporter learns the issue number, once (whichever path linked it)."""
+    await outbox.enqueue(
+        session,
+        kind="notify.user",
+        payload={
+            "user_id": bug.user_id,
+            "event": "bug_github_issue",
+            "bug_id": bug.id,
+            "issue_number": bug.github_issue_number,
+        },
+        unique_key=f"notify.user:bug_github_issue:{bug.id}",
+    )
 
 
 async def _ensure_label(gh: GithubClient, name: str) -> None:
@@ -463,6 +468,7 @@ async def apply_issue_to_bug(
         return None
     if bug.github_issue_number is None:
         await support.link_github_issue(session, bug_id=bug.id, issue_number=issue.number)
+        await _tell_reporter(session, bug)
     status: str | None = None
     priority: str | None = None
     if action == "closed" and bug.status in ("open", "in_progress"):
