@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from devops_center.integrations.github import mirror
@@ -88,3 +89,23 @@ def test_real_created_issue_parses() -> None:
     data = parse_issue(recorded[0]["response"])
     assert (data.number, data.title, data.state) == (1, "Issue without a label", "open")
     assert data.bug_id is None and not data.is_bug
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_failed_sync_is_shown_not_piled_up(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    standin.add_issue("One", labels=["bug"])
+    standin.fail(502, {"message": "Bad Gateway"})
+    await _sync(settings, sessionmaker)
+    async with sessionmaker() as s:
+        view = await gh_jobs.overview(s, settings)
+        jobs = (await s.execute(select(gh_jobs.Job))).scalars().all()
+    assert [j.status for j in jobs] == ["done"]
+    assert view.sync_error == "GitHub 502: Bad Gateway" and view.counts.open == 0
+
+    standin.recover()
+    await _sync(settings, sessionmaker)
+    async with sessionmaker() as s:
+        view = await gh_jobs.overview(s, settings)
+    assert view.sync_error is None and view.counts.open == 1

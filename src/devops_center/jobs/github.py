@@ -526,6 +526,7 @@ def _etag_key(repo: str) -> str:
 
 
 LAST_SYNC_KEY = "github:last-sync"
+SYNC_ERROR_KEY = "github:last-sync-error"
 
 
 @job(JOB_SYNC_ISSUES)
@@ -537,9 +538,13 @@ async def sync_issues(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     repo = settings.github_repo or ""
     async with ctx.sessionmaker() as session:
-        _check_pause(await outbox.kv_get(session, key=PAUSE_KEY))
+        paused = await outbox.kv_get(session, key=PAUSE_KEY)
         etag = await outbox.kv_get(session, key=_etag_key(repo))
         known_open = await mirror.open_numbers(session, repo=repo)
+    try:
+        _check_pause(paused)
+    except RetryLater:
+        return  # GitHub asked for quiet; the next period tries again
     gone: list[tuple[int, dict[str, Any] | None]] = []
     missing: list[int] = []
     try:
@@ -551,7 +556,15 @@ async def sync_issues(ctx: JobContext, payload: dict[str, Any]) -> None:
                 for number in missing[:GONE_CHECK_LIMIT]:
                     gone.append((number, await gh.get_issue(number)))
     except (GithubRetryable, GithubPermanent) as exc:
-        raise await _failed(ctx, exc) from exc
+        # Not retried: the next period syncs again. Shown on the admin page instead of
+        # piling up a failed job every few minutes while GitHub is down.
+        await _failed(ctx, exc)
+        await _remember(
+            ctx, SYNC_ERROR_KEY, {"at": utcnow().isoformat(), "error": exc.message}, ttl=INTENT_TTL
+        )
+        log.warning("issue sync failed: %s", exc.message)
+        await backfill_local_bugs(ctx)
+        return
     async with ctx.sessionmaker() as session, session.begin():
         if not page.not_modified:
             for item in page.issues:
@@ -574,6 +587,7 @@ async def sync_issues(ctx: JobContext, payload: dict[str, Any]) -> None:
             key=LAST_SYNC_KEY,
             value={"at": utcnow().isoformat(), "not_modified": page.not_modified},
         )
+        await outbox.kv_delete(session, key=SYNC_ERROR_KEY)
     await backfill_local_bugs(ctx)
 
 
@@ -689,6 +703,8 @@ class Overview:
     bugs_without_issue: int = 0
     last_sync_at: datetime | None = None
     paused_until: datetime | None = None
+    sync_error: str | None = None
+    sync_error_at: datetime | None = None
 
 
 async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20) -> Overview:
@@ -720,6 +736,7 @@ async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20
     )
     without = await session.scalar(select(func.count()).where(BugLog.github_issue_number.is_(None)))
     last = await outbox.kv_get(session, key=LAST_SYNC_KEY)
+    error = await outbox.kv_get(session, key=SYNC_ERROR_KEY)
     return Overview(
         github=settings.github_enabled(),
         webhooks=settings.webhooks_enabled(),
@@ -732,6 +749,8 @@ async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20
         bugs_without_issue=int(without or 0),
         last_sync_at=_parse_at(last),
         paused_until=_parse_at({"at": await outbox.kv_get(session, key=PAUSE_KEY)}),
+        sync_error=str(error["error"]) if isinstance(error, dict) else None,
+        sync_error_at=_parse_at(error),
     )
 
 
