@@ -111,3 +111,25 @@ async def test_retry_of_an_unknown_job_is_a_clean_404(settings, sessionmaker, as
     employee = await as_role("employee")
     refused = await post_form(employee, "/admin/github/sync", {}, form_page="/support")
     assert refused.status_code == 403
+
+
+@ONLY_SQLITE
+async def test_the_page_in_russian(settings, sessionmaker, people, as_role: Any) -> None:
+    from sqlalchemy import update
+
+    from devops_center.users.models import User
+
+    await file_bug(sessionmaker, people["employee"].id)
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.role == "owner").values(language="ru"))
+    owner = await as_role("owner")
+    page = await owner.get("/admin/github")
+    assert page.status_code == 200
+    for text in (
+        "Интеграция с GitHub",
+        "Открытые баги",
+        "У 1 отчёта об ошибке ещё нет задачи в GitHub",
+        "1 задание GitHub в очереди",
+        "Доставок пока нет.",
+    ):
+        assert text in page.text, text
