@@ -109,6 +109,7 @@ class Settings(BaseSettings):
     )
     deploy_workflow: str = _alias("CI/CD", "DCC_DEPLOY_WORKFLOW", "deploy_workflow")
     github_sync_minutes: int = _alias(5, "DCC_GITHUB_SYNC_MINUTES", "github_sync_minutes")
+    github_timeout: float = _alias(10.0, "DCC_GITHUB_TIMEOUT", "github_timeout")
 
     telegram_bot_token: SecretStr | None = _alias(None, "TELEGRAM_BOT_TOKEN", "telegram_bot_token")
     telegram_chat_id: int | None = _alias(None, "TELEGRAM_CHAT_ID", "telegram_chat_id")

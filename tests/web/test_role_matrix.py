@@ -26,6 +26,8 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/admin/bugs", 303, 403, 403, 200, 200),
     ("GET", "/admin/faq", 303, 403, 403, 200, 200),
     ("GET", "/admin/faq/new", 303, 403, 403, 200, 200),
+    ("GET", "/admin/github", 303, 403, 403, 200, 200),
+    ("GET", "/admin/github/panel", 303, 403, 403, 200, 200),
     ("GET", "/no-such-page", 404, 404, 404, 404, 404),
 ]
 

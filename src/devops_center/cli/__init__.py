@@ -463,6 +463,63 @@ def restore(
     typer.echo(f"database restored from {path}")
 
 
+# -------------------------------------------------------------------------- github
+
+github_app = typer.Typer(help="GitHub integration: status, sync, webhook replay.")
+app.add_typer(github_app, name="github")
+
+
+@github_app.command("status")
+def github_status() -> None:
+    """Is GitHub on, the mirror's counts, failed GitHub jobs."""
+    from devops_center.jobs import github as gh
+
+    settings = load_settings()
+
+    async def go(session: Any) -> list[str]:
+        view = await gh.overview(session, settings)
+        lines = [
+            f"github:   {'on' if view.github.enabled else 'off'} ({view.github.why})",
+            f"webhooks: {'on' if view.webhooks.enabled else 'off'} ({view.webhooks.why})",
+            f"issues:   {view.counts.open} open ({view.counts.open_bugs} bugs, "
+            f"{view.counts.open_critical} critical), {view.counts.closed} closed",
+            f"bugs without an issue: {view.bugs_without_issue}; GitHub jobs queued: "
+            f"{view.queued_jobs}",
+        ]
+        lines += [f"failed job {j.id} ({j.kind}): {j.last_error}" for j in view.failed_jobs]
+        return lines
+
+    for line in run(with_session(settings, go)):
+        typer.echo(line)
+
+
+@github_app.command("sync")
+def github_sync() -> None:
+    """Queue a refresh of the issue mirror (the worker does it)."""
+    from devops_center.jobs import github as gh
+
+    settings = load_settings()
+    if not settings.github_enabled().enabled:
+        fail(f"GitHub is off: {settings.github_enabled().why}")
+    run(with_session(settings, gh.request_sync))
+    typer.echo("sync queued")
+
+
+@github_app.command("replay")
+def github_replay(
+    event: Annotated[str | None, typer.Option(help="Only this event (e.g. workflow_run).")] = None,
+) -> None:
+    """Queue again the stored deliveries of events that had no handler when they came."""
+    from devops_center.jobs import github as gh
+
+    settings = load_settings()
+
+    async def go(session: Any) -> int:
+        return await gh.replay_unhandled(session, event=event)
+
+    typer.echo(f"{run(with_session(settings, go))} delivery(ies) queued again")
+
+
 def main() -> None:
     logging.captureWarnings(True)
     app()

@@ -638,3 +638,30 @@ async def delete_category(
         details={"language": language, "category": category, "entries": count},
     )
     return count
+
+
+# ------------------------------------------------------------------ GitHub issue link
+
+
+async def link_github_issue(session: AsyncSession, *, bug_id: int, issue_number: int) -> bool:
+    """Record the bug's GitHub issue once. False if the bug is gone or already linked."""
+    bug = await session.get(BugLog, bug_id, with_for_update=True)
+    if bug is None or bug.github_issue_number is not None:
+        return False
+    bug.github_issue_number = issue_number
+    bug.updated_at = utcnow()
+    return True
+
+
+async def bug_for_github_issue(
+    session: AsyncSession, *, issue_number: int, marker_bug_id: int | None = None
+) -> BugLog | None:
+    """The bug linked to an issue: by its stored number, else by the issue's hidden marker."""
+    bug = await session.scalar(
+        select(BugLog).where(BugLog.github_issue_number == issue_number).limit(1)
+    )
+    if bug is None and marker_bug_id is not None:
+        candidate = await session.get(BugLog, marker_bug_id)
+        if candidate is not None and candidate.github_issue_number in (None, issue_number):
+            bug = candidate
+    return bug

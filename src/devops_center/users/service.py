@@ -7,6 +7,7 @@ import json
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -25,9 +26,14 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "dcc_"  # noqa: S105 - a public prefix, not a secret
 
 _hasher = PasswordHasher()
-# A real hash of a random password: unknown accounts are verified against it so that
-# "no such user" and "wrong password" take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A real hash of a random password: unknown accounts are verified against it so that
+    "no such user" and "wrong password" take the same time. Made on first use, not at
+    import (it costs ~0.4 s, paid by every process start otherwise)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -203,7 +209,7 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     user = await get_by_email(session, email=email) if email else None
     stored = user.password_hash if user is not None and user.password_hash else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
         ok = stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from devops_center.web.api import v1 as api_v1
-from devops_center.web.pages import admin_bugs, admin_faq, auth, health, support_faq, support_home
+from devops_center.web.pages import (
+    admin_bugs,
+    admin_faq,
+    admin_github,
+    auth,
+    health,
+    support_faq,
+    support_home,
+)
+from devops_center.web.webhooks import github as github_webhooks
 
 
 def include_all(app: FastAPI) -> None:
@@ -16,3 +25,5 @@ def include_all(app: FastAPI) -> None:
     app.include_router(admin_bugs.router)
     app.include_router(admin_faq.router)
     app.include_router(api_v1.router)
+    app.include_router(github_webhooks.router)
+    app.include_router(admin_github.router)

@@ -1,0 +1,163 @@
+"""Parsing what GitHub sends (webhook payloads and REST issue objects) into plain data.
+
+Anything malformed raises :class:`MalformedEvent` (the receiver answers 400, nothing
+stored); the parsers read only the fields we use, so GitHub adding fields never breaks us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from devops_center.integrations.github.render import bug_id_from_body
+
+PRIORITY_PREFIX = "priority:"
+
+
+class MalformedEvent(ValueError):
+    """A payload that lacks what its event must carry."""
+
+
+@dataclass(frozen=True)
+class IssueData:
+    repo: str
+    number: int
+    title: str
+    state: str  # open | closed
+    labels: list[str]
+    assignee: str | None
+    url: str | None
+    body: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    closed_at: datetime | None
+    bug_id: int | None  # from our hidden marker
+
+    @property
+    def is_bug(self) -> bool:
+        return any(label.lower() == "bug" for label in self.labels)
+
+    @property
+    def priority(self) -> str | None:
+        """The ``priority:<p>`` label, if any (the first one)."""
+        for label in self.labels:
+            if label.lower().startswith(PRIORITY_PREFIX):
+                return label[len(PRIORITY_PREFIX) :].strip().lower()
+        return None
+
+    @property
+    def is_critical(self) -> bool:
+        return self.priority == "critical" or any(
+            label.lower() == "critical" for label in self.labels
+        )
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    action: str
+    issue: IssueData
+    label: str | None  # the label of a labeled/unlabeled action
+    changes: dict[str, Any]
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise MalformedEvent(f"not a timestamp: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedEvent(f"not a timestamp: {value!r}") from exc
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedEvent(f"{what} must be an object")
+    return value
+
+
+def repo_from_url(url: str) -> str:
+    """``owner/name`` from a REST ``repository_url`` (…/repos/owner/name)."""
+    _, _, tail = url.partition("/repos/")
+    return tail.strip("/")
+
+
+def parse_issue(raw: Any, *, repo: str | None = None) -> IssueData:
+    """An issue object, as in webhooks and in ``GET /repos/{repo}/issues``."""
+    issue = _dict(raw, "issue")
+    number = issue.get("number")
+    title = issue.get("title")
+    state = issue.get("state")
+    if not isinstance(number, int) or isinstance(number, bool) or number <= 0:
+        raise MalformedEvent("issue.number must be a positive integer")
+    if not isinstance(title, str):
+        raise MalformedEvent("issue.title must be a string")
+    if state not in ("open", "closed"):
+        raise MalformedEvent("issue.state must be open or closed")
+    labels_raw = issue.get("labels") or []
+    if not isinstance(labels_raw, list):
+        raise MalformedEvent("issue.labels must be a list")
+    labels = []
+    for label in labels_raw:
+        name = label.get("name") if isinstance(label, dict) else label
+        if not isinstance(name, str):
+            raise MalformedEvent("issue.labels[] needs a name")
+        labels.append(name)
+    assignee = issue.get("assignee")
+    login = _dict(assignee, "issue.assignee").get("login") if assignee else None
+    body = issue.get("body")
+    if repo is None:
+        repo = repo_from_url(str(issue.get("repository_url") or ""))
+    return IssueData(
+        repo=repo,
+        number=number,
+        title=title[:500],
+        state=state,
+        labels=labels,
+        assignee=str(login)[:100] if login else None,
+        url=str(issue.get("html_url") or "")[:500] or None,
+        body=body if isinstance(body, str) else None,
+        created_at=parse_time(issue.get("created_at")),
+        updated_at=parse_time(issue.get("updated_at")),
+        closed_at=parse_time(issue.get("closed_at")),
+        bug_id=bug_id_from_body(body if isinstance(body, str) else None),
+    )
+
+
+def is_pull_request(raw: dict[str, Any]) -> bool:
+    """The issues endpoints list pull requests too; they carry a ``pull_request`` key."""
+    return "pull_request" in raw
+
+
+def parse_issues_event(payload: Any) -> IssueEvent:
+    """An ``issues`` webhook delivery."""
+    data = _dict(payload, "payload")
+    action = data.get("action")
+    if not isinstance(action, str) or not action:
+        raise MalformedEvent("action is missing")
+    repository = _dict(data.get("repository"), "repository")
+    full_name = repository.get("full_name")
+    if not isinstance(full_name, str) or "/" not in full_name:
+        raise MalformedEvent("repository.full_name is missing")
+    issue = parse_issue(data.get("issue"), repo=full_name)
+    label = data.get("label")
+    label_name = _dict(label, "label").get("name") if label else None
+    changes = data.get("changes") or {}
+    return IssueEvent(
+        action=action,
+        issue=issue,
+        label=str(label_name) if label_name else None,
+        changes=changes if isinstance(changes, dict) else {},
+    )
+
+
+def parse_payload(event: str, payload: Any) -> None:
+    """Check a delivery's shape at the door (400 on failure) for the events we parse."""
+    _dict(payload, "payload")
+    if event == "issues":
+        parse_issues_event(payload)
+    elif event == "issue_comment":
+        _dict(payload.get("issue"), "issue")

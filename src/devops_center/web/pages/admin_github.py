@@ -1,0 +1,54 @@
+"""``/admin/github``: is the integration on (and why not), webhook deliveries, failed GitHub
+jobs with a Retry button, the mirror's counts. ``/admin/github/panel`` is the same summary
+as an HTML fragment for the DevOps dashboard (``hx-get``, ``hx-trigger="load"``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from devops_center.jobs import github as github_jobs
+from devops_center.web.deps import AdminDep, SessionDep, SettingsDep, prepare_page
+from devops_center.web.templating import render
+
+router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
+
+
+@router.get("/admin/github")
+async def github_admin(
+    request: Request,
+    user: AdminDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    done: str | None = None,
+) -> Response:
+    view = await github_jobs.overview(session, settings)
+    return render(request, "admin/github.html", {"view": view, "done": done})
+
+
+@router.get("/admin/github/panel")
+async def github_panel(
+    request: Request, user: AdminDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    view = await github_jobs.overview(session, settings, limit=5)
+    # The dashboard supplies the heading around the fragment.
+    return render(request, "admin/_github_panel.html", {"view": view, "fragment": True})
+
+
+@router.post("/admin/github/jobs/{job_id}/retry")
+async def retry_job(job_id: int, user: AdminDep, session: SessionDep) -> Response:
+    await github_jobs.retry_github_job(session, job_id=job_id)
+    return RedirectResponse("/admin/github?done=retry", status_code=303)
+
+
+@router.post("/admin/github/deliveries/{delivery_id}/replay")
+async def replay_delivery(delivery_id: int, user: AdminDep, session: SessionDep) -> Response:
+    await github_jobs.replay_delivery(session, delivery_pk=delivery_id)
+    return RedirectResponse("/admin/github?done=replay", status_code=303)
+
+
+@router.post("/admin/github/sync")
+async def sync_now(user: AdminDep, session: SessionDep, settings: SettingsDep) -> Response:
+    if settings.github_enabled().enabled:
+        await github_jobs.request_sync(session)
+    return RedirectResponse("/admin/github?done=sync", status_code=303)

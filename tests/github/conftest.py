@@ -1,0 +1,69 @@
+"""GitHub tests: a stand-in GitHub server per test and settings pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devops_center.config import Settings
+from devops_center.support import service as support
+from devops_center.support.models import BugLog
+from tests.conftest import make_settings
+from tests.github.standin import StandIn
+
+REPO = "acme/app"
+WEBHOOK_SECRET = "It's a Secret to Everybody"
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    server = StandIn(repo=REPO).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def github_settings(db_url: str, tmp_path: Path, standin: StandIn, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "github_token": "test-token",
+        "github_repo": REPO,
+        "github_api_url": standin.url,
+        "github_webhook_secret": WEBHOOK_SECRET,
+        "github_timeout": 0.5,
+        "base_url": "https://dcc.example.org",
+        "cookie_secure": False,
+    }
+    values.update(extra)
+    return make_settings(db_url, tmp_path, **values)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, standin: StandIn) -> Settings:
+    return github_settings(db_url, tmp_path, standin)
+
+
+async def file_bug(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    user_id: int,
+    *,
+    title: str = "Shift list is empty",
+    priority: str = "medium",
+) -> BugLog:
+    async with sessionmaker() as s, s.begin():
+        return await support.file_bug(
+            s,
+            user_id=user_id,
+            data=support.BugInput(
+                title=title,
+                what_doing="Opened the shift list",
+                expected="My three shifts",
+                actual="An empty page",
+                priority=priority,
+            ),
+            rate_limit_per_hour=10_000,
+        )
