@@ -1,3 +1,4 @@
 """Background jobs. Importing this package registers every job kind and schedule."""
 
+import devops_center.jobs.deployments  # noqa: F401
 from devops_center.jobs import maintenance  # noqa: F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from devops_center.web.api import deployments as api_deployments
 from devops_center.web.api import v1 as api_v1
 from devops_center.web.pages import auth, health, support_home
 
@@ -13,3 +14,4 @@ def include_all(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(support_home.router)
     app.include_router(api_v1.router)
+    app.include_router(api_deployments.router)
