@@ -51,7 +51,7 @@ def github_standin() -> Iterator[GithubStandIn]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
-            state.requests.append((self.path, dict(self.headers)))
+            state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
             status, body, headers = state.routes.get(path, (404, {"message": "Not Found"}, {}))
             data = json.dumps(body).encode()
             self.send_response(status)

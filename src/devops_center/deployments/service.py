@@ -222,6 +222,8 @@ async def _after_status(
     when = deployment.completed_at or deployment.started_at
     if status in FAILED_STATUSES:
         verb = "failed" if status == "failed" else "was rolled back"
+        # Learnt late (reordered webhooks, back-filled CI): a later success already fixed it.
+        recovery = await next_successful(session, deployment=deployment)
         await incidents.open_incident(
             session,
             source="deployment",
@@ -233,6 +235,8 @@ async def _after_status(
             deployment_id=deployment.id,
             opened_at=when,
             description=f"{deployment.commit_sha[:12]} {deployment.commit_message or ''}".strip(),
+            resolved_at=(recovery.completed_at or recovery.started_at) if recovery else None,
+            resolved_by_deployment_id=recovery.id if recovery else None,
         )
     else:
         incident = await incidents.find_open(session, source="deployment", source_ref=ref)
@@ -315,6 +319,23 @@ async def previous_successful(
             Deployment.id != deployment.id,
         )
         .order_by(Deployment.started_at.desc(), Deployment.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def next_successful(session: AsyncSession, *, deployment: Deployment) -> Deployment | None:
+    """The first successful deployment of the same service and environment after this one."""
+    stmt = (
+        select(Deployment)
+        .where(
+            Deployment.service == deployment.service,
+            Deployment.environment == deployment.environment,
+            Deployment.status == "success",
+            Deployment.started_at > deployment.started_at,
+            Deployment.id != deployment.id,
+        )
+        .order_by(Deployment.started_at, Deployment.id)
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()

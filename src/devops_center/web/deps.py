@@ -47,7 +47,13 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's single transaction: committed when the route returns, else rolled back."""
     async with get_sessionmaker(request)() as session, session.begin():
-        yield session
+        try:
+            yield session
+        except Exception:
+            # The rollback would expire the signed-in user, and the error page that
+            # follows (e.g. a 422 for a bad query parameter) still shows their name.
+            session.expunge_all()
+            raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
