@@ -466,3 +466,9 @@ def restore(
 def main() -> None:
     logging.captureWarnings(True)
     app()
+
+
+# ------------------------------------------------------------- deploy (issue 5)
+from devops_center.cli.deploy import deploy_app  # noqa: E402
+
+app.add_typer(deploy_app, name="deploy")
