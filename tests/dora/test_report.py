@@ -208,3 +208,38 @@ def test_levels_and_percentile() -> None:
     assert dora.lead_time_level(3600 * 30) == "high"
     assert dora.time_to_restore_level(59 * 60) == "elite"
     assert dora.frequency_level([0] * 12) == "low"
+
+
+async def test_cached_report_is_shared_and_dropped_on_writes(sessionmaker, settings) -> None:
+    from devops_center.deployments import service as deployments
+    from devops_center.deployments.schemas import DeploymentIn
+    from devops_center.incidents import service as incidents
+
+    await add(sessionmaker, dep(timedelta(days=1)))
+    async with sessionmaker() as s, s.begin():
+        first = await dora.cached_report(s, now=NOW)
+    await add(sessionmaker, dep(timedelta(days=2)))  # bulk insert: not through a service
+    async with sessionmaker() as s, s.begin():
+        cached = await dora.cached_report(s, now=NOW + timedelta(seconds=10))
+    assert cached == first and cached.stats.total == 1
+    async with sessionmaker() as s, s.begin():
+        await deployments.record(
+            s,
+            data=DeploymentIn(
+                commit_sha="abcdef1",
+                started_at=NOW - timedelta(hours=3),
+                completed_at=NOW - timedelta(hours=2),
+                status="failed",
+            ),
+            settings=settings,
+        )
+    async with sessionmaker() as s, s.begin():
+        fresh = await dora.cached_report(s, now=NOW + timedelta(seconds=20))
+    assert fresh.stats.total == 3 and fresh.stats.failed == 1 and fresh.open_incidents == 1
+    async with sessionmaker() as s, s.begin():
+        (incident,) = await incidents.list_incidents(s, open_only=True)
+        await incidents.resolve(s, incident_id=incident.id, resolved_at=NOW)
+    async with sessionmaker() as s, s.begin():
+        after = await dora.cached_report(s, now=NOW + timedelta(seconds=30))
+    assert after.open_incidents == 0 and after.time_to_restore.sample_size == 1
+    assert dora.report_from_dict(after.as_dict()) == after

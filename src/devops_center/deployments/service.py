@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -129,6 +129,7 @@ async def record(
             deployment.updated_at = now
             await session.flush()
 
+    await incidents.metrics_changed(session)
     commits_known = await _store_commits(session, deployment, data.commits, head_commit, settings)
     await _after_status(session, deployment, previous_status, created=created)
     if not commits_known and deployment.status in FINAL_STATUSES:
@@ -417,15 +418,27 @@ async def last_deployment(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+# Distinct values of an indexed column by a loose index scan: one index seek per value,
+# not a pass over every row, so pickers stay fast whatever the size of the table.
+_DISTINCT_SERVICES = text(
+    "WITH RECURSIVE v(x) AS (SELECT min(service) FROM deployments "
+    "UNION ALL SELECT (SELECT min(service) FROM deployments WHERE service > v.x) "
+    "FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL"
+)
+_DISTINCT_ENVIRONMENTS = text(
+    "WITH RECURSIVE v(x) AS (SELECT min(environment) FROM deployments "
+    "UNION ALL SELECT (SELECT min(environment) FROM deployments WHERE environment > v.x) "
+    "FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL"
+)
+
+
 async def services(session: AsyncSession) -> list[str]:
     """Every service name seen (for pickers)."""
-    stmt = select(Deployment.service).distinct().order_by(Deployment.service)
-    return [str(s) for s in (await session.execute(stmt)).scalars()]
+    return [str(x) for x in (await session.execute(_DISTINCT_SERVICES)).scalars()]
 
 
 async def environments(session: AsyncSession) -> list[str]:
-    stmt = select(Deployment.environment).distinct().order_by(Deployment.environment)
-    return [str(s) for s in (await session.execute(stmt)).scalars()]
+    return [str(x) for x in (await session.execute(_DISTINCT_ENVIRONMENTS)).scalars()]
 
 
 # -------------------------------------------------------------------------- webhooks

@@ -47,7 +47,9 @@ from sqlalchemy.orm import aliased
 
 from devops_center.db import UTCDateTime, utcnow
 from devops_center.deployments.models import Deployment, DeploymentCommit
+from devops_center.incidents import service as incidents
 from devops_center.incidents.models import Incident
+from devops_center.outbox import service as outbox
 
 WINDOWS = (7, 30, 90)
 WEEKS = 12
@@ -812,3 +814,86 @@ async def _lead_time(
             (label, dur_k[i].value(0.5) if i in dur_k else None) for i, label in enumerate(labels)
         ],
     )
+
+
+# ----------------------------------------------------------------------------- cache
+
+VERSION_KEY = incidents.METRICS_VERSION_KEY
+CACHE_TTL = timedelta(minutes=2)
+
+
+async def invalidate(session: AsyncSession) -> None:
+    """Any write that changes a figure (a deployment, an incident) calls this in its own
+    transaction: cached reports of the old version are never served again."""
+    await incidents.metrics_changed(session)
+
+
+def _metric_from_dict(data: dict[str, Any]) -> Metric:
+    return Metric(
+        key=data["key"],
+        value=data["value"],
+        unit=data["unit"],
+        level=data["level"],
+        previous=data["previous"],
+        sample_size=data["sample_size"],
+        label=data["label"],
+        extra=dict(data["extra"]),
+        weekly=[(w["week"], w["value"]) for w in data["weekly"]],
+    )
+
+
+def report_from_dict(data: dict[str, Any]) -> DoraReport:
+    """The inverse of :meth:`DoraReport.as_dict`."""
+    metrics = {k: _metric_from_dict(v) for k, v in data["metrics"].items()}
+    previous = data.get("previous_stats")
+    return DoraReport(
+        days=data["days"],
+        environment=data["environment"],
+        service=data["service"],
+        start=datetime.fromisoformat(data["start"]),
+        end=datetime.fromisoformat(data["end"]),
+        deployment_frequency=metrics["deployment_frequency"],
+        change_failure_rate=metrics["change_failure_rate"],
+        lead_time=metrics["lead_time"],
+        time_to_restore=metrics["time_to_restore"],
+        rework_rate=metrics["rework_rate"],
+        stats=DeploymentStats(**data["stats"]),
+        timezone=data["timezone"],
+        open_incidents=data["open_incidents"],
+        previous_stats=DeploymentStats(**previous) if previous else None,
+    )
+
+
+async def cached_report(
+    session: AsyncSession,
+    *,
+    days: int = 30,
+    environment: str = "production",
+    service: str | None = None,
+    tz: str = "UTC",
+    now: datetime | None = None,
+) -> DoraReport:
+    """:func:`dora_report`, kept for the rest of the minute in the shared key-value store
+    (so any number of web processes, the bot and Prometheus share it) and dropped as
+    soon as a deployment or an incident is written (:func:`invalidate`). Views of the
+    dashboard, API polls and scrapes then cost one indexed lookup instead of the
+    aggregates; the figures are those of at most a minute ago."""
+    moment = (now or utcnow()).astimezone(UTC)
+    version = await outbox.kv_get(session, key=VERSION_KEY) or "0"
+    key = (
+        f"dora.report:{version}:{days}:{environment}:{service or ''}:{tz}:"
+        f"{int(moment.timestamp() // 60)}"
+    )[:200]
+    hit = await outbox.kv_get(session, key=key)
+    if isinstance(hit, dict):
+        try:
+            report = report_from_dict(hit)
+        except (KeyError, TypeError, ValueError):
+            report = None
+        if report is not None and report.service == (service or None):
+            return report
+    report = await dora_report(
+        session, days=days, environment=environment, service=service, now=moment, tz=tz
+    )
+    await outbox.kv_set(session, key=key, value=report.as_dict(), ttl=CACHE_TTL)
+    return report

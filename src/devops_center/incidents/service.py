@@ -6,6 +6,7 @@ At most one open incident per (source, source_ref): opening again returns the op
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import uuid4
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,16 @@ from devops_center.db import utcnow
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.incidents.models import INCIDENT_SOURCES, Incident
+from devops_center.outbox import service as outbox
+
+# The version of the figures derived from deployments and incidents (DORA). Both
+# domains sit on top of this one, so the mark lives here; dora's cache keys on it.
+METRICS_VERSION_KEY = "dora.version"
+
+
+async def metrics_changed(session: AsyncSession) -> None:
+    """A deployment or an incident was written: cached DORA reports are out of date."""
+    await outbox.kv_set(session, key=METRICS_VERSION_KEY, value=uuid4().hex)
 
 
 async def find_open(session: AsyncSession, *, source: str, source_ref: str) -> Incident | None:
@@ -75,6 +86,7 @@ async def open_incident(
         incident.resolved_by_deployment_id = resolved_by_deployment_id
     session.add(incident)
     await session.flush()
+    await metrics_changed(session)
     return incident
 
 
@@ -93,6 +105,7 @@ async def resolve(
         incident.resolved_at = max(resolved_at or utcnow(), incident.opened_at)
         incident.resolved_by = resolved_by
         incident.resolved_by_deployment_id = resolved_by_deployment_id
+        await metrics_changed(session)
     return incident
 
 

@@ -177,7 +177,7 @@ async def get_dora(
     environment: Annotated[str, Query(pattern=ENV_PATTERN)] = "production",
 ) -> DoraOut:
     """Scope ``metrics:read`` (or an admin's session). Weeks in ``DCC_TIMEZONE``."""
-    report = await dora.dora_report(
+    report = await dora.cached_report(
         session,
         days=days,
         environment=environment or "production",

@@ -96,7 +96,7 @@ async def devops_dashboard(
         env_names = ["production", *env_names]
     chosen_service = clean_choice(service, service_names)
     chosen_env = clean_choice(environment, env_names) or "production"
-    report = await dora.dora_report(
+    report = await dora.cached_report(
         session,
         days=days,
         environment=chosen_env,
