@@ -135,7 +135,8 @@ def load_sqlite(path: Path, data: tuple[list[tuple], list[tuple], list[tuple]]) 
             data,
             strict=True,
         ):
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            marks = ", ".join("?" * len(columns))
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
             for part in chunks(rows):
                 conn.executemany(sql, [tuple(_sqlite_value(v) for v in r) for r in part])
         conn.commit()
@@ -156,7 +157,8 @@ async def load_postgres(dsn: str, data: tuple[list[tuple], list[tuple], list[tup
         ):
             await conn.copy_records_to_table(table, records=rows, columns=list(columns))
             await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
             )
         await conn.execute("ANALYZE")
     finally:
