@@ -180,3 +180,19 @@ async def test_fifteen_deployments_three_failures_through_the_api(
     assert (await employee.get("/api/v1/metrics/dora")).status_code == 403
     bad = await owner.get("/api/v1/metrics/dora", params={"days": 0})
     assert bad.status_code == 422
+
+
+async def test_wrong_types_and_methods(client, token, sessionmaker) -> None:
+    for bad in (
+        body(tests_failed=False),
+        body(tests_passed=1.5),
+        body(started_at=1700000000),
+        body(commits=[{"sha": "a" * 40, "committed_at": 5}]),
+        body(started_at="0001-01-01T00:00:00+01:00"),
+    ):
+        r = await client.post("/api/v1/deployments", json=bad, headers=auth(token))
+        assert r.status_code == 422, bad
+    assert await count(sessionmaker, Deployment) == 0
+    r = await client.request("DELETE", "/api/v1/deployments", headers=auth(token))
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST"

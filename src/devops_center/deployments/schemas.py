@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 DeployStatus = Literal["in_progress", "success", "failed", "rolled_back"]
 DeployKind = Literal["normal", "rollback", "hotfix"]
@@ -30,6 +37,13 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _timestamp_text(value: Any) -> Any:
+    """JSON carries timestamps as ISO 8601 strings: numbers are refused, not guessed."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
 def _utc(value: datetime) -> datetime:
     try:
         if value.tzinfo is None:
@@ -43,13 +57,13 @@ def _utc(value: datetime) -> datetime:
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]
-UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
+UtcDateTime = Annotated[datetime, BeforeValidator(_timestamp_text), AfterValidator(_utc)]
 Sha = Annotated[
     str,
     Field(pattern=r"^[0-9a-fA-F]{7,40}$", description="Git commit SHA, 7–40 hex digits"),
     AfterValidator(str.lower),
 ]
-Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT, strict=True)]
 
 
 class CommitIn(BaseModel):
@@ -92,7 +106,9 @@ class DeploymentIn(BaseModel):
     commit_message: Annotated[Text, Field(max_length=10_000)] | None = None
     started_at: UtcDateTime
     completed_at: UtcDateTime | None = Field(
-        default=None, description="Required unless status is in_progress."
+        default=None,
+        description="Required unless status is in_progress; not before started_at. "
+        "Timestamps are ISO 8601 between the years 2000 and 2100.",
     )
     status: DeployStatus
     triggered_by: Annotated[Text, Field(max_length=100)] | None = None

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from devops_center import i18n
 from devops_center.deployments import service as deployments
 from devops_center.dora import format as fmt
 from devops_center.dora import service as dora
@@ -60,6 +61,11 @@ def cards(report: dora.DoraReport, lang: str) -> list[dict[str, Any]]:
 
 def chart_data(report: dora.DoraReport, lang: str) -> str:
     """The weekly series for dora.js, as JSON for a ``<script type="application/json">``."""
+    axes = {
+        "per_day": i18n.gettext(lang, "per day"),
+        "percent": "%",
+        "seconds": i18n.gettext(lang, "hours"),
+    }
     data = {
         "weeks": report.weeks,
         "metrics": {
@@ -70,7 +76,7 @@ def chart_data(report: dora.DoraReport, lang: str) -> str:
                     None if v is None else (round(v / 3600, 2) if m.unit == "seconds" else v)
                     for _w, v in m.weekly
                 ],
-                "axis": {"per_day": "/day", "percent": "%", "seconds": "h"}[m.unit],
+                "axis": axes.get(m.unit, ""),
             }
             for m in report.metrics
         },
