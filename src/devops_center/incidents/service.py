@@ -149,6 +149,30 @@ async def list_incidents(
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
+async def open_for_bug(
+    session: AsyncSession, *, bug_id: int, title: str, opened_at: datetime | None = None
+) -> Incident:
+    """A critical bug was filed (or raised to critical): one open incident per bug."""
+    return await open_incident(
+        session,
+        source="bug",
+        source_ref=str(bug_id),
+        title=title,
+        severity="critical",
+        bug_id=bug_id,
+        opened_at=opened_at,
+    )
+
+
+async def resolve_for_bug(
+    session: AsyncSession, *, bug_id: int, resolved_at: datetime | None = None
+) -> Incident | None:
+    """The bug was resolved or closed: its incident, if any, is resolved too."""
+    return await resolve_by_source(
+        session, source="bug", source_ref=str(bug_id), resolved_at=resolved_at
+    )
+
+
 async def open_manual(
     session: AsyncSession,
     *,
