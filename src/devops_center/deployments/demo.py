@@ -162,7 +162,7 @@ async def populate_demo(session: AsyncSession, *, now: datetime, seed: int = 5) 
         SERVICES[0], _sha(rng), "feat: reminders before a shift", now, 0, "success", 999, rng
     )
     running.update(started_at=now - timedelta(minutes=4), status="in_progress", completed_at=None)
-    running["duration_seconds"] = None
+    running.update(duration_seconds=None, tests_passed=None, tests_failed=None)
     rows.append(running)
     commits.append([])
 
