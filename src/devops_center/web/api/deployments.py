@@ -40,6 +40,7 @@ class ValidationOut(BaseModel):
 
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body is not JSON text"},
     401: {"model": ErrorOut, "description": "Missing, invalid or revoked token"},
     403: {"model": ErrorOut, "description": "The token lacks the scope"},
     422: {"model": ValidationOut, "description": "Every invalid field, with its error"},
@@ -66,6 +67,7 @@ Reader = Annotated[
     responses={
         200: {"model": DeploymentOut, "description": "Updated (the external_id was known)"},
         201: {"model": DeploymentOut, "description": "Created"},
+        413: {"model": ErrorOut, "description": "The body is too large"},
         **AUTH_ERRORS,
     },
     summary="Register or update a deployment (CI)",
