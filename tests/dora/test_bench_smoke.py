@@ -18,6 +18,7 @@ def bench(monkeypatch):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "REQUESTS", 3)
+    monkeypatch.setattr(module, "COLD_REQUESTS", 2)
     monkeypatch.setattr(module, "SERVICES", 5)
     return module
 

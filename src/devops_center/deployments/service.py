@@ -397,10 +397,13 @@ async def latest(
     environment: str | None = None,
     service: str | None = None,
 ) -> list[Deployment]:
-    result = await list_deployments(
-        session, environment=environment, service=service, per_page=limit
-    )
-    return result.items
+    """The newest ``limit`` deployments (no count: an index walk of ``limit`` rows)."""
+    stmt = select(Deployment).order_by(Deployment.started_at.desc(), Deployment.id.desc())
+    if environment:
+        stmt = stmt.where(Deployment.environment == environment)
+    if service:
+        stmt = stmt.where(Deployment.service == service)
+    return list((await session.execute(stmt.limit(max(1, min(limit, 200))))).scalars())
 
 
 async def last_deployment(
