@@ -523,3 +523,9 @@ def github_replay(
 def main() -> None:
     logging.captureWarnings(True)
     app()
+
+
+# ------------------------------------------------------------- deploy (issue 5)
+from devops_center.cli.deploy import deploy_app  # noqa: E402
+
+app.add_typer(deploy_app, name="deploy")

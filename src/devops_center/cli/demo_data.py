@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import devops_center.deployments.demo as deployments_demo
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker, session_scope, utcnow
-from devops_center.deployments.models import Deployment, DeploymentCommit
-from devops_center.incidents.models import Incident
 from devops_center.jobs import github as github_jobs
 from devops_center.support.models import BugLog, FaqEntry
 from devops_center.users import service as users
@@ -309,7 +308,7 @@ async def populate(session: AsyncSession, *, now: datetime) -> None:
             )
         )
     await _faq(session, now=now)
-    await _deployments(session, rng, now=now)
+    await deployments_demo.populate_demo(session, now=now)
     await _bugs(session, rng, reporters, people["owner"], now=now)
     await github_jobs.demo_data(session, now=now)
 
@@ -334,100 +333,6 @@ async def _faq(session: AsyncSession, *, now: datetime) -> None:
                     }
                 )
     await session.execute(insert(FaqEntry), rows)
-
-
-async def _deployments(session: AsyncSession, rng: random.Random, *, now: datetime) -> None:
-    start_day = (now - timedelta(days=90)).replace(hour=0, minute=0, second=0, microsecond=0)
-    last_failure: dict[str, tuple[int, datetime]] = {}
-    seq = 0
-    for day in range(91):
-        base = start_day + timedelta(days=day)
-        for _ in range(rng.randint(1, 4)):
-            service = rng.choice(SERVICES)
-            started = base + timedelta(hours=rng.randint(7, 20), minutes=rng.randint(0, 59))
-            if started > now - timedelta(minutes=30):
-                continue
-            seq += 1
-            roll = rng.random()
-            status = "failed" if roll < 0.13 else "rolled_back" if roll < 0.16 else "success"
-            kind = "hotfix" if rng.random() < 0.05 else "normal"
-            duration = rng.randint(90, 900)
-            completed = started + timedelta(seconds=duration)
-            failed_tests = rng.randint(1, 4) if status == "failed" and rng.random() < 0.5 else 0
-            sha = f"{rng.getrandbits(160):040x}"
-            result = await session.execute(
-                insert(Deployment).returning(Deployment.id),
-                [
-                    {
-                        "commit_sha": sha,
-                        "commit_message": rng.choice(COMMIT_MESSAGES),
-                        "started_at": started,
-                        "completed_at": completed,
-                        "status": status,
-                        "duration_seconds": duration,
-                        "triggered_by": rng.choice(["github-actions", "olga", "sam"]),
-                        "tests_passed": rng.randint(180, 240),
-                        "tests_failed": failed_tests,
-                        "environment": "production",
-                        "service": service,
-                        "kind": kind,
-                        "external_id": f"demo-{seq}",
-                        "source": "demo",
-                        "created_at": started,
-                        "updated_at": completed,
-                    }
-                ],
-            )
-            dep_id = int(result.scalar_one())
-            commits = [
-                {
-                    "deployment_id": dep_id,
-                    "sha": sha if i == 0 else f"{rng.getrandbits(160):040x}",
-                    "committed_at": started - timedelta(hours=rng.uniform(0.5, 72)),
-                    "message": rng.choice(COMMIT_MESSAGES),
-                    "author": rng.choice(["olga", "sam", "boris"]),
-                }
-                for i in range(rng.randint(1, 4))
-            ]
-            await session.execute(insert(DeploymentCommit), commits)
-            if status in ("failed", "rolled_back") and service not in last_failure:
-                last_failure[service] = (dep_id, completed)
-            elif status == "success" and service in last_failure:
-                failed_id, opened = last_failure.pop(service)
-                await session.execute(
-                    insert(Incident),
-                    [
-                        {
-                            "title": f"Failed deployment of {service}",
-                            "source": "deployment",
-                            "source_ref": str(failed_id),
-                            "service": service,
-                            "environment": "production",
-                            "severity": "high",
-                            "deployment_id": failed_id,
-                            "resolved_by_deployment_id": dep_id,
-                            "opened_at": opened,
-                            "resolved_at": completed,
-                        }
-                    ],
-                )
-    for service, (failed_id, opened) in last_failure.items():
-        await session.execute(
-            insert(Incident),
-            [
-                {
-                    "title": f"Failed deployment of {service}",
-                    "source": "deployment",
-                    "source_ref": str(failed_id),
-                    "service": service,
-                    "environment": "production",
-                    "severity": "high",
-                    "deployment_id": failed_id,
-                    "opened_at": opened,
-                    "resolved_at": None,
-                }
-            ],
-        )
 
 
 async def _bugs(

@@ -30,8 +30,16 @@ class Deployment(Base):
             "status IN ('in_progress','success','failed','rolled_back')", name="status"
         ),
         CheckConstraint("kind IN ('normal','rollback','hotfix')", name="kind"),
-        Index("ix_deployments_env_started", "environment", "started_at"),
-        Index("ix_deployments_service_env_started", "service", "environment", "started_at"),
+        # status and kind make the DORA roll-up (dora.service) an index-only scan
+        Index("ix_deployments_env_started", "environment", "started_at", "status", "kind"),
+        Index(
+            "ix_deployments_service_env_started",
+            "service",
+            "environment",
+            "started_at",
+            "status",
+            "kind",
+        ),
         Index("ix_deployments_status", "status"),
     )
 

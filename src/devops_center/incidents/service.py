@@ -6,14 +6,25 @@ At most one open incident per (source, source_ref): opening again returns the op
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import uuid4
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.incidents.models import INCIDENT_SOURCES, Incident
+from devops_center.outbox import service as outbox
+
+# The version of the figures derived from deployments and incidents (DORA). Both
+# domains sit on top of this one, so the mark lives here; dora's cache keys on it.
+METRICS_VERSION_KEY = "dora.version"
+
+
+async def metrics_changed(session: AsyncSession) -> None:
+    """A deployment or an incident was written: cached DORA reports are out of date."""
+    await outbox.kv_set(session, key=METRICS_VERSION_KEY, value=uuid4().hex)
 
 
 async def find_open(session: AsyncSession, *, source: str, source_ref: str) -> Incident | None:
@@ -44,10 +55,16 @@ async def open_incident(
     opened_at: datetime | None = None,
     opened_by: int | None = None,
     description: str | None = None,
+    resolved_at: datetime | None = None,
+    resolved_by_deployment_id: int | None = None,
 ) -> Incident:
+    """Open an incident (or return the open one of the same source and ref).
+
+    With ``resolved_at`` (an event learnt after its recovery, e.g. a late webhook) the
+    incident is recorded already resolved, and an open one is never reused."""
     if source not in INCIDENT_SOURCES:
         raise Invalid(lazy("Unknown incident source"))
-    if source_ref is not None:
+    if source_ref is not None and resolved_at is None:
         existing = await find_open(session, source=source, source_ref=source_ref)
         if existing is not None:
             return existing
@@ -64,8 +81,12 @@ async def open_incident(
         opened_by=opened_by,
         description=description,
     )
+    if resolved_at is not None:
+        incident.resolved_at = max(resolved_at, incident.opened_at)
+        incident.resolved_by_deployment_id = resolved_by_deployment_id
     session.add(incident)
     await session.flush()
+    await metrics_changed(session)
     return incident
 
 
@@ -84,6 +105,7 @@ async def resolve(
         incident.resolved_at = max(resolved_at or utcnow(), incident.opened_at)
         incident.resolved_by = resolved_by
         incident.resolved_by_deployment_id = resolved_by_deployment_id
+        await metrics_changed(session)
     return incident
 
 
@@ -122,6 +144,109 @@ async def list_incidents(
     if source_ref:
         stmt = stmt.where(Incident.source_ref == source_ref)
     return list((await session.execute(stmt)).scalars())
+
+
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+async def open_for_bug(
+    session: AsyncSession, *, bug_id: int, title: str, opened_at: datetime | None = None
+) -> Incident:
+    """A critical bug was filed (or raised to critical): one open incident per bug."""
+    return await open_incident(
+        session,
+        source="bug",
+        source_ref=str(bug_id),
+        title=title,
+        severity="critical",
+        bug_id=bug_id,
+        opened_at=opened_at,
+    )
+
+
+async def resolve_for_bug(
+    session: AsyncSession, *, bug_id: int, resolved_at: datetime | None = None
+) -> Incident | None:
+    """The bug was resolved or closed: its incident, if any, is resolved too."""
+    return await resolve_by_source(
+        session, source="bug", source_ref=str(bug_id), resolved_at=resolved_at
+    )
+
+
+async def open_manual(
+    session: AsyncSession,
+    *,
+    title: str,
+    user_id: int,
+    service: str | None = None,
+    environment: str = "production",
+    severity: str = "high",
+    description: str | None = None,
+) -> Incident:
+    """An admin opens an incident by hand (it counts for time to restore once resolved)."""
+    title = (title or "").strip()
+    errors: dict[str, str] = {}
+    if not title:
+        errors["title"] = lazy("Enter a title")
+    elif len(title) > 300:
+        errors["title"] = lazy("At most 300 characters")
+    if severity not in SEVERITIES:
+        errors["severity"] = lazy("Choose a severity")
+    environment = (environment or "production").strip()
+    if not environment or len(environment) > 50:
+        errors["environment"] = lazy("At most 50 characters")
+    service = (service or "").strip() or None
+    if service is not None and len(service) > 100:
+        errors["service"] = lazy("At most 100 characters")
+    if description is not None and len(description) > 10_000:
+        errors["description"] = lazy("At most 10,000 characters")
+    if errors:
+        raise Invalid(lazy("Please correct the marked fields"), fields=errors)
+    return await open_incident(
+        session,
+        source="manual",
+        title=title,
+        service=service,
+        environment=environment,
+        severity=severity,
+        opened_by=user_id,
+        description=(description or "").strip() or None,
+    )
+
+
+async def close(session: AsyncSession, *, incident_id: int, user_id: int) -> Incident:
+    """An admin marks an incident resolved now (repeating it changes nothing)."""
+    return await resolve(session, incident_id=incident_id, resolved_by=user_id)
+
+
+async def recent(
+    session: AsyncSession,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    open_only: bool = False,
+    environment: str | None = None,
+    service: str | None = None,
+) -> tuple[list[Incident], int]:
+    """Incidents newest first, with the total count for paging."""
+    conditions: list[ColumnElement[bool]] = []
+    if open_only:
+        conditions.append(Incident.resolved_at.is_(None))
+    if environment:
+        conditions.append(Incident.environment == environment)
+    if service:
+        conditions.append(Incident.service == service)
+    total = int(
+        await session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
+    )
+    stmt = (
+        select(Incident)
+        .where(*conditions)
+        .order_by(Incident.opened_at.desc(), Incident.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.execute(stmt)).scalars()), total
 
 
 async def count_open(session: AsyncSession) -> int:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+import devops_center.web.api.deployments as api_deployments
+import devops_center.web.pages.admin_deployments as admin_deployments
+import devops_center.web.pages.admin_devops as admin_devops
 from devops_center.web.api import v1 as api_v1
 from devops_center.web.pages import (
     admin_bugs,
@@ -27,3 +30,6 @@ def include_all(app: FastAPI) -> None:
     app.include_router(api_v1.router)
     app.include_router(github_webhooks.router)
     app.include_router(admin_github.router)
+    app.include_router(api_deployments.router)
+    app.include_router(admin_devops.router)
+    app.include_router(admin_deployments.router)

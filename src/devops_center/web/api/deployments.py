@@ -1,0 +1,189 @@
+"""``/api/v1/deployments`` (CI registers deployments) and ``/api/v1/metrics/dora``.
+
+Thin: validation is the pydantic model, the work is ``deployments.service.record`` and
+``dora.service.dora_report`` (the same call as the dashboard, the bot and /metrics).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from devops_center.deployments import service as deployments
+from devops_center.deployments.schemas import DeploymentIn, DeploymentOut
+from devops_center.dora import service as dora
+from devops_center.users.models import ApiToken, User
+from devops_center.web.deps import SessionDep, SettingsDep, require_scope
+
+router = APIRouter(prefix="/api/v1", tags=["deployments"])
+
+# Empty values mean "all services" / "production" (``?service=&environment=`` works).
+SERVICE_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._/@-]{0,99})?$"
+ENV_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._/-]{0,49})?$"
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class ValidationItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationOut(BaseModel):
+    detail: list[ValidationItem]
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body is not JSON text"},
+    401: {"model": ErrorOut, "description": "Missing, invalid or revoked token"},
+    403: {"model": ErrorOut, "description": "The token lacks the scope"},
+    422: {"model": ValidationOut, "description": "Every invalid field, with its error"},
+}
+
+
+class DeploymentPage(BaseModel):
+    items: list[DeploymentOut]
+    total: int
+    page: int
+    per_page: int
+
+
+Writer = Annotated[ApiToken | User, Depends(require_scope("deployments:write"))]
+Reader = Annotated[
+    ApiToken | User, Depends(require_scope("metrics:read", allow_admin_session=True))
+]
+
+
+@router.post(
+    "/deployments",
+    response_model=DeploymentOut,
+    status_code=201,
+    responses={
+        200: {"model": DeploymentOut, "description": "Updated (the external_id was known)"},
+        201: {"model": DeploymentOut, "description": "Created"},
+        413: {"model": ErrorOut, "description": "The body is too large"},
+        **AUTH_ERRORS,
+    },
+    summary="Register or update a deployment (CI)",
+)
+async def post_deployment(
+    body: DeploymentIn,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    _who: Writer,
+) -> DeploymentOut:
+    """Upsert by ``external_id``: 201 the first time, 200 after. Scope ``deployments:write``.
+
+    Without ``commits`` the worker asks GitHub for the commits between the previous
+    successful deployment of the service and environment and this one."""
+    result = await deployments.record(session, data=body, source="api", settings=settings)
+    response.status_code = 201 if result.created else 200
+    count = await deployments.commit_count(session, deployment_id=result.deployment.id)
+    return DeploymentOut.from_row(result.deployment, count)
+
+
+@router.get(
+    "/deployments",
+    response_model=DeploymentPage,
+    responses=AUTH_ERRORS,
+    summary="Deployments, newest first",
+)
+async def get_deployments(
+    session: SessionDep,
+    _who: Reader,
+    service: Annotated[str | None, Query(pattern=SERVICE_PATTERN)] = None,
+    environment: Annotated[str | None, Query(pattern=ENV_PATTERN)] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(|in_progress|success|failed|rolled_back)$")
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DeploymentPage:
+    """Scope ``metrics:read`` (or an admin's session)."""
+    result = await deployments.list_deployments(
+        session,
+        service=service or None,
+        environment=environment or None,
+        status=status or None,
+        page=page,
+        per_page=per_page,
+    )
+    counts = await deployments.commit_counts(session, ids=[d.id for d in result.items])
+    return DeploymentPage(
+        items=[DeploymentOut.from_row(d, counts.get(d.id, 0)) for d in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
+
+
+class WeeklyPoint(BaseModel):
+    week: str = Field(description="Local date of the week's Monday")
+    value: float | None
+
+
+class MetricOut(BaseModel):
+    key: str
+    value: float | None = Field(description="None: no data (never a fake 0)")
+    unit: str
+    level: str | None
+    previous: float | None
+    delta: float | None
+    trend: str | None = Field(description="better | worse | same against the previous window")
+    sample_size: int
+    label: str | None
+    extra: dict[str, float | int | None]
+    weekly: list[WeeklyPoint]
+
+
+class StatsOut(BaseModel):
+    total: int
+    success: int
+    failed: int
+    rolled_back: int
+    in_progress: int
+
+
+class DoraOut(BaseModel):
+    days: int
+    environment: str
+    service: str | None
+    timezone: str
+    start: datetime
+    end: datetime
+    stats: StatsOut
+    previous_stats: StatsOut | None
+    open_incidents: int
+    metrics: dict[str, MetricOut]
+
+
+@router.get(
+    "/metrics/dora",
+    response_model=DoraOut,
+    responses=AUTH_ERRORS,
+    summary="DORA metrics (the dashboard's figures)",
+)
+async def get_dora(
+    session: SessionDep,
+    settings: SettingsDep,
+    _who: Reader,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    service: Annotated[str | None, Query(pattern=SERVICE_PATTERN)] = None,
+    environment: Annotated[str, Query(pattern=ENV_PATTERN)] = "production",
+) -> DoraOut:
+    """Scope ``metrics:read`` (or an admin's session). Weeks in ``DCC_TIMEZONE``."""
+    report = await dora.cached_report(
+        session,
+        days=days,
+        environment=environment or "production",
+        service=service or None,
+        tz=settings.timezone,
+    )
+    return DoraOut.model_validate(report.as_dict())
