@@ -20,6 +20,9 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/api/v1/whoami", 401, 403, 403, 200, 200),
     ("GET", "/api/openapi.json", 200, 200, 200, 200, 200),
     ("GET", "/static/css/app.css", 200, 200, 200, 200, 200),
+    ("GET", "/admin/status", 303, 403, 403, 200, 200),
+    ("GET", "/admin/status/panel", 303, 403, 403, 200, 200),
+    ("GET", "/metrics", 200, 200, 200, 200, 200),
     ("GET", "/no-such-page", 404, 404, 404, 404, 404),
 ]
 

@@ -363,3 +363,13 @@ async def my_vote(session: AsyncSession, *, faq_id: int, user_id: int) -> bool |
         select(FaqVote).where(FaqVote.faq_id == faq_id, FaqVote.user_id == user_id)
     )
     return None if vote is None else vote.helpful
+
+
+async def bug_counts_by_status_priority(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Bugs by (status, priority), every pair present (zeros included): for Prometheus."""
+    stmt = select(BugLog.status, BugLog.priority, func.count()).group_by(
+        BugLog.status, BugLog.priority
+    )
+    counts = {(s, p): 0 for s in STATUSES for p in PRIORITIES}
+    counts.update({(s, p): int(n) for s, p, n in await session.execute(stmt)})
+    return counts

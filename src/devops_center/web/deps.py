@@ -47,7 +47,15 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's single transaction: committed when the route returns, else rolled back."""
     async with get_sessionmaker(request)() as session, session.begin():
-        yield session
+        try:
+            yield session
+        except BaseException:
+            # The rollback would expire the signed-in user, and the error page (which
+            # shows the user's menu) would then fail with DetachedInstanceError.
+            user = request.state._state.get("user")
+            if user is not None and user in session:
+                session.expunge(user)
+            raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from devops_center.web.api import v1 as api_v1
+from devops_center.web.metrics import install as install_metrics
 from devops_center.web.pages import auth, health, support_home
+from devops_center.web.pages.admin_status import router as admin_status_router
 
 
 def include_all(app: FastAPI) -> None:
@@ -13,3 +15,5 @@ def include_all(app: FastAPI) -> None:
     app.include_router(auth.router)
     app.include_router(support_home.router)
     app.include_router(api_v1.router)
+    app.include_router(admin_status_router)
+    install_metrics(app)

@@ -1,0 +1,92 @@
+"""/admin/status and the panel fragment /admin/devops loads: what an admin sees."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devops_center.config import Settings
+from devops_center.db import utcnow
+from devops_center.status import service as status
+from devops_center.status.probes import ProbeResult
+
+
+async def _history(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    specs = {s.name: s for s in status.check_specs(settings)}
+    now = utcnow()
+    async with sessionmaker() as s, s.begin():
+        for minute in range(30, 0, -1):
+            await status.record_result(
+                s,
+                spec=specs["database"],
+                result=ProbeResult(True, 4.0 + minute % 3, "SELECT 1"),
+                now=now - timedelta(minutes=minute),
+            )
+        web = status.CheckSpec("web", "web", True, retries=0)
+        await status.record_result(
+            s, spec=web, result=ProbeResult(False, 9.0, "HTTP 503"), now=now - timedelta(minutes=2)
+        )
+
+
+async def test_status_page_shows_checks_chart_and_incidents(
+    as_role: Any, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _history(settings, sessionmaker)
+    owner = await as_role("owner")
+    response = await owner.get("/admin/status")
+    assert response.status_code == 200
+    html = response.text
+    assert 'id="check-database"' in html and 'id="check-web"' in html
+    assert 'data-state="up"' in html and 'data-state="down"' in html
+    assert 'data-state="not_configured"' in html  # the bot, without a token
+    assert "TELEGRAM_BOT_TOKEN is not set" in html
+    assert "100.00 %" in html  # database uptime
+    assert 'class="status-chart"' in html and "data-points='[[" in html
+    assert "web is down" in html  # the open incident
+    assert "/static/js/status.js" in html and "<script>" not in html
+
+    week = await owner.get("/admin/status?range=7d")
+    assert week.status_code == 200 and 'aria-current="page">7 days' in week.text
+    assert (await owner.get("/admin/status?range=1y")).status_code == 422
+
+
+async def test_panel_is_a_fragment_that_refreshes(
+    as_role: Any, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _history(settings, sessionmaker)
+    admin = await as_role("superadmin")
+    response = await admin.get("/admin/status/panel", headers={"hx-request": "true"})
+    assert response.status_code == 200
+    html = response.text
+    assert "<html" not in html and "<body" not in html
+    assert 'hx-get="/admin/status/panel"' in html and 'hx-trigger="every 30s"' in html
+    assert '<tr data-check="database">' in html
+    assert 'data-state="up"' in html and 'data-state="down"' in html
+
+
+async def test_russian_panel(
+    as_role: Any, people: Any, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await _history(settings, sessionmaker)
+    owner = await as_role("owner")
+    response = await owner.get("/admin/status/panel", headers={"accept-language": "ru"})
+    # The test users' profile language is English; switch it for this browser.
+    if "Состояние системы" not in response.text:
+        from tests.conftest import csrf_token
+
+        token = await csrf_token(owner, "/admin/status")
+        await owner.post("/language", data={"csrftoken": token, "language": "ru", "next": "/"})
+        response = await owner.get("/admin/status/panel")
+    assert "Состояние системы" in response.text
+    assert "Работает" in response.text and "Не работает" in response.text
+
+
+async def test_only_admins(client: httpx.AsyncClient, as_role: Any) -> None:
+    employee = await as_role("employee")
+    assert (await employee.get("/admin/status")).status_code == 403
+    assert (await employee.get("/admin/status/panel")).status_code == 403
+    anon = await client.get("/admin/status/panel")
+    assert anon.status_code == 303 and anon.headers["location"].startswith("/login")
