@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -155,42 +152,14 @@ async def test_bearer_token_required_when_set(
         assert response.status_code == 200 and "dcc_check_state" in response.text
 
 
-def test_multiprocess_mode(tmp_path: Path) -> None:
-    """Two app instances in separate processes write their own files; a scrape sums them."""
-    mp_dir = tmp_path / "prom"
-    mp_dir.mkdir()
-    db = tmp_path / "mp.sqlite3"
-    script = textwrap.dedent(
-        f"""
-        import asyncio, sys
-        import httpx
-        from devops_center.config import get_settings
-        from devops_center.migrations import runner
-        from devops_center.web.app import create_app
+async def test_api_token_with_metrics_scope(make_client: Any, sessionmaker: Any) -> None:
+    from devops_center.users import service as users
 
-        url = "sqlite+aiosqlite:///{db}"
-        if sys.argv[1] == "migrate":
-            runner.upgrade(url)
-            raise SystemExit(0)
-        app = create_app(get_settings(database_url=url, var_dir="{tmp_path}/var",
-                                      secret_key="x" * 40, checks=[], config_file=None))
-
-        async def main():
-            t = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-            async with httpx.AsyncClient(transport=t, base_url="http://t") as c:
-                for _ in range(int(sys.argv[2])):
-                    await c.get("/healthz")
-                if sys.argv[1] == "scrape":
-                    print((await c.get("/metrics")).text)
-        asyncio.run(main())
-        """
-    )
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(mp_dir)}
-    run = [sys.executable, "-c", script]
-    subprocess.run([*run, "migrate", "0"], env=env, check=True, timeout=60)
-    subprocess.run([*run, "serve", "3"], env=env, check=True, timeout=60)
-    out = subprocess.run(
-        [*run, "scrape", "2"], env=env, check=True, timeout=60, capture_output=True, text=True
-    ).stdout
-    assert any(mp_dir.iterdir())
-    assert value(out, "dcc_http_requests_total", method="GET", route="/healthz", status="200") == 5
+    async with sessionmaker() as s, s.begin():
+        _t, good = await users.create_token(s, name="prometheus", scopes=["metrics:read"])
+        _t, other = await users.create_token(s, name="ci", scopes=["deployments:write"])
+    remote = make_client("203.0.113.9")
+    ok = await remote.get("/metrics", headers={"authorization": f"Bearer {good}"})
+    assert ok.status_code == 200 and "dcc_jobs" in ok.text
+    wrong = await remote.get("/metrics", headers={"authorization": f"Bearer {other}"})
+    assert wrong.status_code == 401

@@ -74,21 +74,34 @@ async def test_roll_up_keeps_uptime_and_deletes_raw(
     await _seed(sessionmaker)
     async with sessionmaker() as s:
         before = await status.uptimes(s, now=NOW)
+        raw_before_noon = await s.scalar(
+            select(func.count()).where(CheckResult.checked_at < NOW.replace(minute=0))
+        )
     async with sessionmaker() as s, s.begin():
         folded = await status.roll_up(s, now=NOW)
-    assert folded == 3  # the 10-, 20- and 31-day-old results
+    assert folded == raw_before_noon  # every complete hour (12:25 → up to 12:00)
     async with sessionmaker() as s, s.begin():
         assert await status.roll_up(s, now=NOW) == 0  # nothing left to fold
+        assert await status.rolled_until(s) == NOW.replace(minute=0)
+        assert await status.uptimes(s, now=NOW) == before  # now mostly from roll-ups
+        # Raw results older than 7 days go (they are in the roll-ups).
+        assert await status.purge(s, now=NOW) == (3, 0)
         oldest = await s.scalar(select(func.min(CheckResult.checked_at)))
         assert oldest is not None and oldest >= NOW - timedelta(days=8)
-        assert await s.scalar(select(func.count()).select_from(CheckRollup)) == 3
         after = await status.uptimes(s, now=NOW)
-    assert after["api"].counts == before["api"].counts
+    assert after == before
 
-    # 90 days later the roll-ups go too.
+    # An hour later the new results are folded in too, and uptime moves on.
+    later = NOW + timedelta(hours=1)
     async with sessionmaker() as s, s.begin():
-        assert await status.purge_rollups(s, now=NOW + timedelta(days=65)) == 1
-        assert await status.purge_rollups(s, now=NOW + timedelta(days=200)) == 2
+        assert await status.roll_up(s, now=later) == 5  # 12:08, 12:18, 12:28 (db), 12:14, 12:29
+        assert (await status.uptimes(s, now=later))["db"].counts["24h"] == (0, 4)
+
+    # Roll-ups go after 90 days.
+    async with sessionmaker() as s, s.begin():
+        assert (await status.purge(s, now=NOW + timedelta(days=65)))[1] == 1  # the 31-day one
+        await status.purge(s, now=NOW + timedelta(days=200))
+        assert await s.scalar(select(func.count()).select_from(CheckRollup)) == 0
 
 
 async def test_response_series_buckets(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

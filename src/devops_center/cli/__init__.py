@@ -120,6 +120,10 @@ def web(
 
     settings = load_settings()
     setup_logging(settings)
+    if workers > 1:
+        from devops_center.web.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(settings)  # /metrics merges every worker's counters
     uvicorn.run(
         "devops_center.web.asgi:app_factory",
         factory=True,

@@ -18,6 +18,7 @@ from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker, session_scope, utcnow
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.incidents.models import Incident
+from devops_center.status import demo as status_demo
 from devops_center.support.models import BugLog, FaqEntry
 from devops_center.users import service as users
 from devops_center.users.models import User
@@ -310,6 +311,7 @@ async def populate(session: AsyncSession, *, now: datetime) -> None:
     await _faq(session, now=now)
     await _deployments(session, rng, now=now)
     await _bugs(session, rng, reporters, people["owner"], now=now)
+    await status_demo.populate(session, now=now)
 
 
 async def _faq(session: AsyncSession, *, now: datetime) -> None:

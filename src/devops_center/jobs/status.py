@@ -5,8 +5,9 @@
   schedulers run each probe once.
 - ``status.check`` ``{name}``: probe (outside any transaction), then store the result,
   the state change, the incident and the alert in one transaction.
-- ``status.retention`` (hourly): raw results → hourly roll-ups after 7 days, roll-ups
-  deleted after 90 days, finished probe jobs deleted after an hour.
+- ``status.retention`` (hourly): complete hours of results → hourly roll-ups (what the
+  uptime query reads), raw results deleted after 7 days, roll-ups after 90 days,
+  finished probe jobs after an hour.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ async def check(ctx: JobContext, payload: dict[str, Any]) -> None:
 async def retention(ctx: JobContext, payload: dict[str, Any]) -> None:
     async with ctx.sessionmaker() as session, session.begin():
         folded = await status.roll_up(session)
-        purged = await status.purge_rollups(session)
+        raw, rollups = await status.purge(session)
         await status.forget_removed_checks(session, ctx.settings)
         await session.execute(
             delete(Job).where(
@@ -100,8 +101,13 @@ async def retention(ctx: JobContext, payload: dict[str, Any]) -> None:
                 Job.finished_at < utcnow() - PROBE_JOBS_KEPT,
             )
         )
-    if folded or purged:
-        log.info("status retention: %d results rolled up, %d roll-ups deleted", folded, purged)
+    if folded or raw or rollups:
+        log.info(
+            "status retention: %d results rolled up; %d results and %d roll-ups deleted",
+            folded,
+            raw,
+            rollups,
+        )
 
 
 periodic(Periodic(kind="status.schedule", every=SCHEDULE_EVERY))

@@ -14,6 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import httpx
 from sqlalchemy import text
@@ -43,6 +44,14 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text_}" if text_ else type(exc).__name__
 
 
+@cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """Built once per process: loading the CA bundle costs more than a local probe."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _cert_days_left(response: httpx.Response) -> int | None:
     stream = response.extensions.get("network_stream")
     if stream is None:
@@ -68,16 +77,17 @@ async def probe_http(
     verify: bool | ssl.SSLContext = True,
 ) -> ProbeResult:
     """GET ``url``: the expected status, the keyword in the body, the certificate's days left."""
+    client = httpx.AsyncClient(
+        timeout=timeout_s,
+        follow_redirects=True,
+        verify=_default_ssl_context() if verify is True else verify,
+        headers={"user-agent": USER_AGENT},
+    )
     started = time.perf_counter()
     try:
         async with (
+            client,
             asyncio.timeout(timeout_s),
-            httpx.AsyncClient(
-                timeout=timeout_s,
-                follow_redirects=True,
-                verify=verify,
-                headers={"user-agent": USER_AGENT},
-            ) as client,
             client.stream("GET", url) as response,
         ):
             days_left = _cert_days_left(response) if url.startswith("https://") else None

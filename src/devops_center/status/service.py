@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, delete, func, insert, select
+from sqlalchemy import Integer, and_, case, cast, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -335,45 +335,72 @@ def _epoch(session: AsyncSession, column: Any) -> ColumnElement[int]:
 async def uptimes(
     session: AsyncSession, *, names: Iterable[str] | None = None, now: datetime | None = None
 ) -> dict[str, Uptime]:
-    """Uptime over 24 h, 7 d and 30 d of every check, in SQL: raw results plus hourly roll-ups."""
+    """Uptime over 24 h, 7 d and 30 d of every check, in SQL.
+
+    Whole hours come from the hourly roll-ups (kept up to date by the retention job);
+    the hours not rolled up yet and the partial hour at a window's start from the raw
+    results. So the query reads at most ~720 roll-up rows and ~1 hour of raw rows a check.
+    """
     now = now or utcnow()
     starts = {w: now - d for w, d in WINDOWS.items()}
-    oldest = min(starts.values())
-    counted = CheckResult.state != "maintenance"
-    raw_cols: list[Any] = []
-    roll_cols: list[Any] = []
-    for start in starts.values():
-        in_w = CheckResult.checked_at >= start
-        raw_cols += [
-            func.sum(case((in_w, CheckResult.ok), else_=0)),
-            func.sum(case((in_w, 1), else_=0)),
-        ]
-        in_rw = CheckRollup.hour >= start
-        roll_cols += [
-            func.sum(case((in_rw, CheckRollup.ups), else_=0)),
-            func.sum(case((in_rw, CheckRollup.samples), else_=0)),
-        ]
-    raw = (
-        select(CheckResult.check_name, *raw_cols)
-        .where(CheckResult.checked_at >= oldest, CheckResult.checked_at <= now, counted)
-        .group_by(CheckResult.check_name)
-    )
-    rolled = (
-        select(CheckRollup.check_name, *roll_cols)
-        .where(CheckRollup.hour >= oldest, CheckRollup.hour <= now)
-        .group_by(CheckRollup.check_name)
-    )
-    wanted = set(names) if names is not None else None
-    if wanted is not None:
-        raw = raw.where(CheckResult.check_name.in_(wanted))
-        rolled = rolled.where(CheckRollup.check_name.in_(wanted))
+    watermark = await rolled_until(session)
+    wanted = list(names) if names is not None else None
     totals: dict[str, dict[str, list[int]]] = {}
-    for stmt in (raw, rolled):
-        for row in await session.execute(stmt):
-            per = totals.setdefault(row[0], {w: [0, 0] for w in WINDOWS})
-            for i, w in enumerate(WINDOWS):
-                per[w][0] += int(row[1 + 2 * i] or 0)
-                per[w][1] += int(row[2 + 2 * i] or 0)
+
+    def add(name: str, window: str, ups: Any, samples: Any) -> None:
+        per = totals.setdefault(name, {w: [0, 0] for w in WINDOWS})
+        per[window][0] += int(ups or 0)
+        per[window][1] += int(samples or 0)
+
+    # Raw results: simple time ranges (each an index range scan), shared by the windows.
+    ranges: dict[tuple[datetime, datetime | None], list[str]] = {}
+    for w, start in starts.items():
+        if watermark is None:
+            ranges.setdefault((start, None), []).append(w)
+            continue
+        edge = min(_ceil_hour(start), watermark)
+        if edge > start:  # the partial hour at the window's start
+            ranges.setdefault((start, edge), []).append(w)
+        ranges.setdefault((max(start, watermark), None), []).append(w)  # not rolled up yet
+    for (low, high), windows in ranges.items():
+        upper = CheckResult.checked_at <= now if high is None else CheckResult.checked_at < high
+        stmt = (
+            select(CheckResult.check_name, func.sum(CheckResult.ok), func.count())
+            .where(
+                CheckResult.checked_at >= low,
+                upper,
+                CheckResult.state != "maintenance",
+            )
+            .group_by(CheckResult.check_name)
+        )
+        if wanted is not None:
+            stmt = stmt.where(CheckResult.check_name.in_(wanted))
+        for name, ups, samples in await session.execute(stmt):
+            for w in windows:
+                add(name, w, ups, samples)
+
+    # Whole hours from the roll-ups.
+    if watermark is not None:
+        cols: list[Any] = []
+        for start in starts.values():
+            in_w = and_(CheckRollup.hour >= _ceil_hour(start), CheckRollup.hour < watermark)
+            cols += [
+                func.sum(case((in_w, CheckRollup.ups), else_=0)),
+                func.sum(case((in_w, CheckRollup.samples), else_=0)),
+            ]
+        rolled = (
+            select(CheckRollup.check_name, *cols)
+            .where(
+                CheckRollup.hour >= _ceil_hour(min(starts.values())),
+                CheckRollup.hour < watermark,
+            )
+            .group_by(CheckRollup.check_name)
+        )
+        if wanted is not None:
+            rolled = rolled.where(CheckRollup.check_name.in_(wanted))
+        for row in await session.execute(rolled):
+            for j, w in enumerate(WINDOWS):
+                add(row[0], w, row[1 + 2 * j], row[2 + 2 * j])
     return {
         name: Uptime({w: (ups, n) for w, (ups, n) in per.items()}) for name, per in totals.items()
     }
@@ -482,11 +509,18 @@ async def response_series(
     since: datetime,
     until: datetime | None = None,
     bucket_seconds: int = 300,
+    use_rollups: bool = False,
 ) -> list[Point]:
-    """Response time and success per bucket (raw results, then roll-ups for older hours)."""
+    """Response time and success per bucket, from the raw results (kept 7 days).
+
+    With ``use_rollups`` (periods longer than a week) whole rolled-up hours come from the
+    hourly roll-ups and only the rest from raw results.
+    """
     until = until or utcnow()
+    watermark = await rolled_until(session) if use_rollups else None
+    raw_from = max(since, watermark) if watermark is not None else since
     raw_bucket = _epoch(session, CheckResult.checked_at) // bucket_seconds
-    raw = (
+    statements: list[Any] = [
         select(
             raw_bucket,
             func.sum(CheckResult.response_ms),
@@ -497,31 +531,32 @@ async def response_series(
         )
         .where(
             CheckResult.check_name == name,
-            CheckResult.checked_at >= since,
+            CheckResult.checked_at >= raw_from,
             CheckResult.checked_at <= until,
         )
         .group_by(raw_bucket)
-    )
-    roll_bucket = _epoch(session, CheckRollup.hour) // bucket_seconds
-    total = CheckRollup.samples + CheckRollup.maintenance
-    rolled = (
-        select(
-            roll_bucket,
-            func.sum(CheckRollup.response_ms_avg * total),
-            func.sum(case((CheckRollup.response_ms_avg.is_(None), 0), else_=total)),
-            func.max(CheckRollup.response_ms_max),
-            func.sum(CheckRollup.samples),
-            func.sum(CheckRollup.ups),
+    ]
+    if watermark is not None:
+        roll_bucket = _epoch(session, CheckRollup.hour) // bucket_seconds
+        total = CheckRollup.samples + CheckRollup.maintenance
+        statements.append(
+            select(
+                roll_bucket,
+                func.sum(CheckRollup.response_ms_avg * total),
+                func.sum(case((CheckRollup.response_ms_avg.is_(None), 0), else_=total)),
+                func.max(CheckRollup.response_ms_max),
+                func.sum(CheckRollup.samples),
+                func.sum(CheckRollup.ups),
+            )
+            .where(
+                CheckRollup.check_name == name,
+                CheckRollup.hour >= since,
+                CheckRollup.hour < watermark,
+            )
+            .group_by(roll_bucket)
         )
-        .where(
-            CheckRollup.check_name == name,
-            CheckRollup.hour >= since,
-            CheckRollup.hour <= until,
-        )
-        .group_by(roll_bucket)
-    )
     acc: dict[int, list[float]] = {}
-    for stmt in (raw, rolled):
+    for stmt in statements:
         for bucket, ms_sum, ms_n, ms_max, n, ups in await session.execute(stmt):
             a = acc.setdefault(int(bucket), [0.0, 0.0, -1.0, 0.0, 0.0])
             a[0] += float(ms_sum or 0)
@@ -548,18 +583,41 @@ async def check_incidents(session: AsyncSession, *, name: str, limit: int = 5) -
 # ---------------------------------------------------------------------- retention
 
 
+ROLLED_UNTIL_KEY = "status:rolled_until"
+ROLL_UP_DELAY = timedelta(minutes=5)  # results of an hour may still be arriving
+
+
 def _floor_hour(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Fold raw results older than 7 days into hourly roll-ups, then delete them.
+def _ceil_hour(when: datetime) -> datetime:
+    floor = _floor_hour(when)
+    return floor if floor == when else floor + timedelta(hours=1)
 
-    Returns the number of raw results folded. Safe to run any time: an hour already
-    rolled up is merged with (never overwritten by) late results.
+
+async def rolled_until(session: AsyncSession) -> datetime | None:
+    """Every result before this hour is in the roll-ups (None: nothing rolled up yet)."""
+    value = await outbox.kv_get(session, key=ROLLED_UNTIL_KEY)
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+async def set_rolled_until(session: AsyncSession, when: datetime) -> None:
+    await outbox.kv_set(session, key=ROLLED_UNTIL_KEY, value=_floor_hour(when).isoformat())
+
+
+async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Fold the raw results of every complete hour not rolled up yet into hourly roll-ups.
+
+    Returns the number of raw results folded (the raw rows stay for 7 days, for the
+    detailed charts). Safe to run any time and twice: a watermark in the key-value store
+    says which hours are done, and an hour met again is merged, never overwritten.
     """
     now = now or utcnow()
-    cutoff = _floor_hour(now - RAW_RETENTION)
+    until = _floor_hour(now - ROLL_UP_DELAY)
+    since = await rolled_until(session)
+    if since is not None and since >= until:
+        return 0
     bucket = _epoch(session, CheckResult.checked_at) // 3600
     counted = CheckResult.state != "maintenance"
     stmt = (
@@ -572,67 +630,77 @@ async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
             func.avg(CheckResult.response_ms),
             func.max(CheckResult.response_ms),
         )
-        .where(CheckResult.checked_at < cutoff)
+        .where(CheckResult.checked_at < until)
         .group_by(CheckResult.check_name, bucket)
     )
+    if since is not None:
+        stmt = stmt.where(CheckResult.checked_at >= since)
     groups = list(await session.execute(stmt))
-    if not groups:
-        return 0
-    first = min(datetime.fromtimestamp(int(g[1]) * 3600, UTC) for g in groups)
-    existing = {
-        (r.check_name, r.hour): r
-        for r in (
-            await session.execute(select(CheckRollup).where(CheckRollup.hour >= first))
-        ).scalars()
-    }
-    new_rows: list[dict[str, Any]] = []
     folded = 0
-    for name, b, samples, ups, maint, avg_ms, max_ms in groups:
-        hour = datetime.fromtimestamp(int(b) * 3600, UTC)
-        samples, ups, maint = int(samples or 0), int(ups or 0), int(maint or 0)
-        folded += samples + maint
-        old = existing.get((name, hour))
-        if old is None:
-            new_rows.append(
-                {
-                    "check_name": name,
-                    "hour": hour,
-                    "samples": samples,
-                    "ups": ups,
-                    "maintenance": maint,
-                    "response_ms_avg": float(avg_ms) if avg_ms is not None else None,
-                    "response_ms_max": float(max_ms) if max_ms is not None else None,
-                }
-            )
-            continue
-        n_old = old.samples + old.maintenance
-        n_new = samples + maint
-        if avg_ms is not None:
-            if old.response_ms_avg is None:
-                old.response_ms_avg = float(avg_ms)
-            else:
-                old.response_ms_avg = (old.response_ms_avg * n_old + float(avg_ms) * n_new) / (
-                    n_old + n_new
+    if groups:
+        first = min(datetime.fromtimestamp(int(g[1]) * 3600, UTC) for g in groups)
+        existing = {
+            (r.check_name, r.hour): r
+            for r in (
+                await session.execute(select(CheckRollup).where(CheckRollup.hour >= first))
+            ).scalars()
+        }
+        new_rows: list[dict[str, Any]] = []
+        for name, b, samples, ups, maint, avg_ms, max_ms in groups:
+            hour = datetime.fromtimestamp(int(b) * 3600, UTC)
+            samples, ups, maint = int(samples or 0), int(ups or 0), int(maint or 0)
+            folded += samples + maint
+            old = existing.get((name, hour))
+            if old is None:
+                new_rows.append(
+                    {
+                        "check_name": name,
+                        "hour": hour,
+                        "samples": samples,
+                        "ups": ups,
+                        "maintenance": maint,
+                        "response_ms_avg": float(avg_ms) if avg_ms is not None else None,
+                        "response_ms_max": float(max_ms) if max_ms is not None else None,
+                    }
                 )
-        if max_ms is not None:
-            old.response_ms_max = max(old.response_ms_max or 0.0, float(max_ms))
-        old.samples += samples
-        old.ups += ups
-        old.maintenance += maint
-    if new_rows:
-        await session.execute(insert(CheckRollup), new_rows)
-    await session.execute(delete(CheckResult).where(CheckResult.checked_at < cutoff))
+                continue
+            n_old, n_new = old.samples + old.maintenance, samples + maint
+            if avg_ms is not None:
+                old.response_ms_avg = (
+                    float(avg_ms)
+                    if old.response_ms_avg is None
+                    else (old.response_ms_avg * n_old + float(avg_ms) * n_new) / (n_old + n_new)
+                )
+            if max_ms is not None:
+                old.response_ms_max = max(old.response_ms_max or 0.0, float(max_ms))
+            old.samples += samples
+            old.ups += ups
+            old.maintenance += maint
+        if new_rows:
+            await session.execute(insert(CheckRollup), new_rows)
+    await set_rolled_until(session, until)
     await session.flush()
     return folded
 
 
-async def purge_rollups(session: AsyncSession, *, now: datetime | None = None) -> int:
-    """Delete roll-ups older than 90 days."""
+async def purge(session: AsyncSession, *, now: datetime | None = None) -> tuple[int, int]:
+    """Delete raw results older than 7 days (once rolled up) and roll-ups older than 90 days.
+
+    Returns (raw results deleted, roll-ups deleted).
+    """
     now = now or utcnow()
+    cutoff = _floor_hour(now - RAW_RETENTION)
+    watermark = await rolled_until(session)
+    raw = 0
+    if watermark is not None:
+        result = await session.execute(
+            delete(CheckResult).where(CheckResult.checked_at < min(cutoff, watermark))
+        )
+        raw = int(result.rowcount or 0)  # type: ignore[attr-defined]
     result = await session.execute(
         delete(CheckRollup).where(CheckRollup.hour < now - ROLLUP_RETENTION)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return raw, int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def forget_removed_checks(session: AsyncSession, settings: Settings) -> int:

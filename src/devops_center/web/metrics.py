@@ -7,8 +7,9 @@
 - Database figures (bugs, deployments, DORA, checks, jobs) are computed on every scrape
   by the same service functions the dashboard uses, so every web worker answers alike.
 
-Access: open from loopback; elsewhere only with ``Authorization: Bearer
-$DCC_METRICS_TOKEN``. When the token is set it is required from everywhere.
+Access: ``Authorization: Bearer $DCC_METRICS_TOKEN`` (compared in constant time) or an
+API token with the ``metrics:read`` scope. Without a token, only loopback clients are
+served, unless ``DCC_METRICS_TOKEN`` is set: then a token is required from everywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import time
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -35,6 +37,7 @@ from devops_center.dora import service as dora
 from devops_center.outbox import service as outbox
 from devops_center.status import service as status
 from devops_center.support import service as support
+from devops_center.users import service as users
 from devops_center.web.deps import SessionDep, SettingsDep
 
 log = logging.getLogger("devops_center.metrics")
@@ -71,6 +74,21 @@ _REQUEST_REGISTRY = CollectorRegistry(auto_describe=True)
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def prepare_multiprocess_dir(settings: Settings) -> Path:
+    """Before starting several web workers: a shared, empty PROMETHEUS_MULTIPROC_DIR.
+
+    Uses the variable when set, else ``<var_dir>/prometheus``; removes the previous
+    run's files (their counters belong to dead processes) and exports the variable so
+    that the worker processes inherit it.
+    """
+    directory = Path(multiprocess_dir() or settings.var_dir / "prometheus")
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.db"):
+        old.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return directory
 
 
 @cache
@@ -251,21 +269,28 @@ def _is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def _authorized(request: Request, settings: Settings) -> tuple[bool, int]:
-    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
-    if token:
-        kind, _, value = request.headers.get("authorization", "").partition(" ")
-        ok = kind.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode(), token.encode()
-        )
-        return ok, 401
+async def _authorized(
+    request: Request, session: AsyncSession, settings: Settings
+) -> tuple[bool, int]:
+    """(allowed, status when refused): 401 for a missing/bad token, 403 off loopback."""
+    expected = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    kind, _, value = request.headers.get("authorization", "").partition(" ")
+    presented = value.strip() if kind.lower() == "bearer" else ""
+    if presented:
+        if expected and hmac.compare_digest(presented.encode(), expected.encode()):
+            return True, 200
+        token = await users.verify_token(session, plaintext=presented)
+        allowed = token is not None and bool({"metrics:read", "admin"} & token.scope_set)
+        return allowed, 401
+    if expected:
+        return False, 401
     host = request.client.host if request.client else None
     return _is_loopback(host), 403
 
 
 @router.get("/metrics")
 async def metrics(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    allowed, refusal = _authorized(request, settings)
+    allowed, refusal = await _authorized(request, session, settings)
     if not allowed:
         headers = {"www-authenticate": "Bearer"} if refusal == 401 else None
         detail = (

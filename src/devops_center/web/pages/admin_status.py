@@ -40,7 +40,12 @@ async def status_page(
     checks: list[dict[str, Any]] = []
     for view in views:
         points = await status.response_series(
-            session, name=view.name, since=now - length, until=now, bucket_seconds=bucket
+            session,
+            name=view.name,
+            since=now - length,
+            until=now,
+            bucket_seconds=bucket,
+            use_rollups=length > status.RAW_RETENTION,
         )
         series = [
             [
