@@ -90,3 +90,63 @@ async def test_only_admins(client: httpx.AsyncClient, as_role: Any) -> None:
     assert (await employee.get("/admin/status/panel")).status_code == 403
     anon = await client.get("/admin/status/panel")
     assert anon.status_code == 303 and anon.headers["location"].startswith("/login")
+
+
+async def test_maintenance_window_form(
+    as_role: Any, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.conftest import post_form
+
+    owner = await as_role("owner")
+    local = utcnow().astimezone(settings.tz).replace(tzinfo=None, second=0, microsecond=0)
+    fmt = "%Y-%m-%dT%H:%M"
+    bad = await post_form(
+        owner,
+        "/admin/status/maintenance",
+        {"starts_at": local.strftime(fmt), "ends_at": (local - timedelta(hours=1)).strftime(fmt)},
+        form_page="/admin/status",
+    )
+    assert bad.status_code == 422
+    assert "The end must be after the start" in bad.text
+    async with sessionmaker() as s:
+        assert await status.stored_windows(s) == []
+
+    ok = await post_form(
+        owner,
+        "/admin/status/maintenance",
+        {
+            "starts_at": (local - timedelta(minutes=5)).strftime(fmt),
+            "ends_at": (local + timedelta(hours=1)).strftime(fmt),
+            "checks": "database",
+            "note": "disk upgrade",
+        },
+        form_page="/admin/status",
+    )
+    assert ok.status_code == 303
+    async with sessionmaker() as s:
+        (window,) = await status.stored_windows(s)
+        views = {v.name: v for v in await status.current_states(s, settings)}
+    assert window.checks == ("database",) and window.note == "disk upgrade"
+    assert views["database"].state == "maintenance" and views["web"].state != "maintenance"
+    page = (await owner.get("/admin/status")).text
+    assert "disk upgrade" in page and f'data-window="{window.id}"' in page
+
+    # The probe job reads the same windows.
+    async with sessionmaker() as s:
+        windows = await status.all_windows(s, settings)
+        assert status.in_maintenance(settings, "database", windows=windows)
+
+    gone = await post_form(
+        owner, f"/admin/status/maintenance/{window.id}/delete", {}, form_page="/admin/status"
+    )
+    assert gone.status_code == 303
+    async with sessionmaker() as s:
+        assert await status.stored_windows(s) == []
+    employee = await as_role("employee")
+    denied = await post_form(
+        employee,
+        "/admin/status/maintenance",
+        {"starts_at": local.strftime(fmt), "ends_at": (local + timedelta(hours=1)).strftime(fmt)},
+        form_page="/support",
+    )
+    assert denied.status_code == 403

@@ -77,12 +77,13 @@ async def check(ctx: JobContext, payload: dict[str, Any]) -> None:
     result = await status.probe(spec, settings=ctx.settings, sessionmaker=ctx.sessionmaker)
     now = utcnow()
     async with ctx.sessionmaker() as session, session.begin():
+        windows = await status.all_windows(session, ctx.settings)
         transition = await status.record_result(
             session,
             spec=spec,
             result=result,
             now=now,
-            maintenance=status.in_maintenance(ctx.settings, name, now),
+            maintenance=status.in_maintenance(ctx.settings, name, now, windows=windows),
         )
     if transition.old != transition.new:
         log.info("check %s: %s -> %s (%s)", name, transition.old, transition.new, result.message)

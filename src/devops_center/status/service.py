@@ -14,6 +14,7 @@ results don't count for uptime.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from devops_center.config import CheckConfig, Settings, mask_url
 from devops_center.db import utcnow
+from devops_center.errors import Invalid, NotFound
+from devops_center.i18n import lazy
 from devops_center.incidents import service as incidents
 from devops_center.incidents.models import Incident
 from devops_center.outbox import service as outbox
@@ -166,9 +169,15 @@ class Window:
     checks: tuple[str, ...]  # empty: every check
     starts_at: datetime
     ends_at: datetime
+    id: str | None = None  # set for windows added on /admin/status (None: from dcc.toml)
+    note: str | None = None
 
     def covers(self, name: str, when: datetime) -> bool:
         return (not self.checks or name in self.checks) and self.starts_at <= when < self.ends_at
+
+
+MAINTENANCE_KEY = "status:maintenance"
+NOTE_MAX = 200
 
 
 def parse_when(value: str, settings: Settings) -> datetime:
@@ -180,15 +189,114 @@ def parse_when(value: str, settings: Settings) -> datetime:
 
 
 def maintenance_windows(settings: Settings) -> list[Window]:
+    """The windows of dcc.toml ``[[maintenance]]``."""
     return [
         Window(tuple(m.checks), parse_when(m.starts_at, settings), parse_when(m.ends_at, settings))
         for m in settings.maintenance
     ]
 
 
-def in_maintenance(settings: Settings, name: str, when: datetime | None = None) -> bool:
+async def stored_windows(session: AsyncSession) -> list[Window]:
+    """The windows admins added on /admin/status (kept in the key-value store)."""
+    raw = await outbox.kv_get(session, key=MAINTENANCE_KEY)
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            out.append(
+                Window(
+                    tuple(item.get("checks") or ()),
+                    datetime.fromisoformat(item["starts_at"]),
+                    datetime.fromisoformat(item["ends_at"]),
+                    id=str(item["id"]),
+                    note=item.get("note"),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+async def all_windows(session: AsyncSession, settings: Settings) -> list[Window]:
+    return maintenance_windows(settings) + await stored_windows(session)
+
+
+def in_maintenance(
+    settings: Settings,
+    name: str,
+    when: datetime | None = None,
+    *,
+    windows: list[Window] | None = None,
+) -> bool:
     when = when or utcnow()
-    return any(w.covers(name, when) for w in maintenance_windows(settings))
+    pool = windows if windows is not None else maintenance_windows(settings)
+    return any(w.covers(name, when) for w in pool)
+
+
+async def _save_windows(session: AsyncSession, windows: list[Window]) -> None:
+    await outbox.kv_set(
+        session,
+        key=MAINTENANCE_KEY,
+        value=[
+            {
+                "id": w.id,
+                "checks": list(w.checks),
+                "starts_at": w.starts_at.isoformat(),
+                "ends_at": w.ends_at.isoformat(),
+                "note": w.note,
+            }
+            for w in windows
+        ],
+    )
+
+
+async def add_window(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    starts_at: str,
+    ends_at: str,
+    checks: list[str],
+    note: str = "",
+    now: datetime | None = None,
+) -> Window:
+    """Add a maintenance window (times in the configured time zone unless they say)."""
+    now = now or utcnow()
+    fields: dict[str, str] = {}
+    start = end = None
+    try:
+        start = parse_when(starts_at.strip(), settings)
+    except ValueError:
+        fields["starts_at"] = lazy("Enter a date and time")
+    try:
+        end = parse_when(ends_at.strip(), settings)
+    except ValueError:
+        fields["ends_at"] = lazy("Enter a date and time")
+    if start is not None and end is not None:
+        if end <= start:
+            fields["ends_at"] = lazy("The end must be after the start")
+        elif end <= now:
+            fields["ends_at"] = lazy("The window is already over")
+        elif end - start > timedelta(days=7):
+            fields["ends_at"] = lazy("A window may last at most 7 days")
+    known = {s.name for s in check_specs(settings)}
+    chosen = sorted({c.strip() for c in checks if c.strip()})
+    if any(c not in known for c in chosen):
+        fields["checks"] = lazy("Unknown check")
+    if len(note) > NOTE_MAX:
+        fields["note"] = lazy("At most 200 characters")
+    if fields or start is None or end is None:
+        raise Invalid(lazy("The maintenance window was not saved"), fields=fields)
+    window = Window(tuple(chosen), start, end, id=uuid.uuid4().hex[:12], note=note.strip() or None)
+    current = [w for w in await stored_windows(session) if w.ends_at > now]
+    await _save_windows(session, [*current, window])
+    return window
+
+
+async def remove_window(session: AsyncSession, *, window_id: str) -> None:
+    current = await stored_windows(session)
+    if not any(w.id == window_id for w in current):
+        raise NotFound(lazy("No such maintenance window"))
+    await _save_windows(session, [w for w in current if w.id != window_id])
 
 
 # ------------------------------------------------------------------- state machine
@@ -452,6 +560,7 @@ async def current_states(
     rows = await session.execute(select(CheckState).where(CheckState.check_name.in_(names)))
     states = {row.check_name: row for row in rows.scalars()}
     ups = await uptimes(session, names=names, now=now)
+    windows = await all_windows(session, settings)
     views = []
     for spec in specs:
         row = states.get(spec.name)
@@ -461,7 +570,7 @@ async def current_states(
         since = row.since if row else None
         if not spec.configured:
             state, message, since = "not_configured", spec.why, None
-        elif in_maintenance(settings, spec.name, now):
+        elif in_maintenance(settings, spec.name, now, windows=windows):
             state = "maintenance"
         elif (
             row is None
