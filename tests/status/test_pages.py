@@ -150,3 +150,57 @@ async def test_maintenance_window_form(
         form_page="/support",
     )
     assert denied.status_code == 403
+
+
+async def test_dashboard_follows_a_stopped_server(
+    db_url: str,
+    tmp_path: Any,
+    engine: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    people: Any,
+    target: Any,
+) -> None:
+    """Stop a checked server: down after the retries, one alert, an incident; start it:
+    up again, the incident resolved, one more alert."""
+    from sqlalchemy import select
+
+    from devops_center.incidents.models import Incident
+    from devops_center.outbox.models import Job
+    from devops_center.web.app import create_app
+    from tests.conftest import login, make_settings
+    from tests.status.conftest import http_check
+    from tests.status.test_state_machine import run_check
+
+    settings = make_settings(db_url, tmp_path, checks=[http_check(target.url, retries=1)])
+    app = create_app(settings, engine=engine, sessionmaker=sessionmaker)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as owner:
+        assert (await login(owner, people["owner"].email)).status_code == 303
+
+        async def panel_state() -> str:
+            html = (await owner.get("/admin/status/panel")).text
+            row = html.split('<tr data-check="api">', 1)[1].split("</tr>", 1)[0]
+            return row.split('data-state="', 1)[1].split('"', 1)[0]
+
+        assert await run_check(settings, sessionmaker) == "up"
+        assert await panel_state() == "up"
+        await target.stop()
+        await run_check(settings, sessionmaker)
+        assert await panel_state() == "pending"
+        await run_check(settings, sessionmaker)
+        assert await panel_state() == "down"
+        page = (await owner.get("/admin/status")).text
+        assert "api is down" in page
+        await target.start()
+        await run_check(settings, sessionmaker)
+        assert await panel_state() == "up"
+    async with sessionmaker() as s:
+        events = [
+            p["event"]
+            for p in (
+                await s.execute(select(Job.payload).where(Job.kind == "notify.admin"))
+            ).scalars()
+        ]
+        incident = (await s.execute(select(Incident))).scalar_one()
+    assert events == ["check_down", "check_up"]
+    assert incident.resolved_at is not None

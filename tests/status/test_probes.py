@@ -85,3 +85,17 @@ async def test_database_and_bot_heartbeat(
     assert fresh.ok, fresh.message
     stale = await probes.probe_bot(sessionmaker, timeout_s=5, now=utcnow() + timedelta(seconds=91))
     assert not stale.ok and "last heartbeat" in (stale.message or "")
+
+
+async def test_builtin_redis_check_when_configured(tmp_path, db_url: str) -> None:
+    from devops_center.status import service as status
+    from tests.conftest import make_settings
+
+    assert "redis" not in {s.name for s in status.check_specs(make_settings(db_url, tmp_path))}
+    settings = make_settings(db_url, tmp_path, redis_url=REDIS_URL)
+    spec = status.find_spec(settings, "redis")
+    assert spec is not None and spec.builtin and spec.type == "redis"
+    result = await status.probe(spec, settings=settings, sessionmaker=None)  # type: ignore[arg-type]
+    if not result.ok:
+        pytest.skip(f"Redis unavailable: {result.message}")
+    assert result.message == "PONG"
