@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from datetime import timedelta
 
@@ -99,3 +100,55 @@ async def test_builtin_redis_check_when_configured(tmp_path, db_url: str) -> Non
     if not result.ok:
         pytest.skip(f"Redis unavailable: {result.message}")
     assert result.message == "PONG"
+
+
+async def test_https_certificate_days_left(tmp_path) -> None:
+    """A self-signed certificate valid 10 days: fine with a 5-day warning, down with 14."""
+    import shutil
+    import ssl
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed")
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "10",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    tls = Target()
+    tls_server = await asyncio.start_server(tls._handle, "127.0.0.1", 0, ssl=server_ctx)
+    port = tls_server.sockets[0].getsockname()[1]
+    url = f"https://127.0.0.1:{port}/health"
+    try:
+        ok = await probes.probe_http(url, timeout_s=5, cert_days_warning=5, verify=client_ctx)
+        assert ok.ok and ok.message is not None and "TLS 9 days" in ok.message
+        soon = await probes.probe_http(url, timeout_s=5, cert_days_warning=14, verify=client_ctx)
+        assert not soon.ok and soon.message == "TLS certificate expires in 9 days"
+        untrusted = await probes.probe_http(url, timeout_s=5)
+        assert not untrusted.ok and "SSL" in (untrusted.message or "").upper()
+    finally:
+        tls_server.close()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from devops_center.migrations import runner
@@ -21,6 +22,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_two_web_workers_share_metrics(tmp_path: Path) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}"
     runner.upgrade(db)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Integer, and_, case, cast, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -101,7 +102,7 @@ def check_specs(settings: Settings) -> list[CheckSpec]:
         )
     for c in settings.checks:
         if c.type == "http":
-            target = c.url or ""
+            target = _hide_password(c.url or "")
         elif c.type == "tcp":
             target = f"{c.host}:{c.port}"
         else:
@@ -123,6 +124,14 @@ def check_specs(settings: Settings) -> list[CheckSpec]:
             )
         )
     return specs
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def find_spec(settings: Settings, name: str) -> CheckSpec | None:
