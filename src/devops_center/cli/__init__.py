@@ -467,6 +467,21 @@ def restore(
     typer.echo(f"database restored from {path}")
 
 
+# -------------------------------------------------------------------------- status
+
+
+@app.command("status")
+def status_command(
+    probe: Annotated[bool, typer.Option(help="Probe every check now (no state change).")] = False,
+) -> None:
+    """Every system check: state, response time, uptime over 24 h, since when."""
+    from devops_center.cli.status_report import status_lines
+
+    settings = load_settings()
+    for line in run(status_lines(settings, probe=probe)):
+        typer.echo(line)
+
+
 def main() -> None:
     logging.captureWarnings(True)
     app()
