@@ -106,6 +106,7 @@ async def test_metrics_names_and_figures(
     assert value(text, "dcc_check_uptime_ratio", check="database", window="24h") == 1
     assert value(text, "dcc_jobs", status="pending") == 1
     assert value(text, "dcc_jobs", status="failed") == 0
+    assert value(text, "dcc_database_up") == 1
 
     promtool = shutil.which("promtool")
     if promtool is None:
@@ -163,3 +164,27 @@ async def test_api_token_with_metrics_scope(make_client: Any, sessionmaker: Any)
     assert ok.status_code == 200 and "dcc_jobs" in ok.text
     wrong = await remote.get("/metrics", headers={"authorization": f"Bearer {other}"})
     assert wrong.status_code == 401
+
+
+async def test_database_down_still_answers(tmp_path: Path) -> None:
+    """A database outage is reported as dcc_database_up 0, not as a failed scrape."""
+    import socket
+
+    from devops_center.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/nothing"
+    settings = make_settings(dead, tmp_path)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        await c.get("/healthz")
+        response = await c.get("/metrics")
+    assert response.status_code == 200
+    assert value(response.text, "dcc_database_up") == 0
+    assert value(
+        response.text, "dcc_http_requests_total", method="GET", route="/healthz", status="200"
+    )
+    assert "dcc_bugs" not in response.text

@@ -14,6 +14,7 @@ served, unless ``DCC_METRICS_TOKEN`` is set: then a token is required from every
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
@@ -29,21 +30,23 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devops_center.config import Settings
 from devops_center.dora import service as dora
+from devops_center.incidents import service as incidents
 from devops_center.outbox import service as outbox
 from devops_center.status import service as status
 from devops_center.support import service as support
 from devops_center.users import service as users
-from devops_center.web.deps import SessionDep, SettingsDep
+from devops_center.web.deps import SettingsDep, get_sessionmaker
 
 log = logging.getLogger("devops_center.metrics")
 
 router = APIRouter(include_in_schema=False)
 
+DATABASE_TIMEOUT = 5.0  # seconds: the scrape still answers within Prometheus' 10-s timeout
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "<unmatched>"
 
@@ -193,6 +196,10 @@ async def database_families(session: AsyncSession, settings: Settings) -> list[M
                 uptime.add_metric([v.name, window], value / 100)
     families += [up, state, response, uptime]
 
+    open_incidents = _gauge("dcc_incidents_open", "Incidents not resolved yet (any source).")
+    open_incidents.add_metric([], await incidents.count_open(session))
+    families.append(open_incidents)
+
     jobs = _gauge("dcc_jobs", "Background jobs by status (pending = queue depth).", ["status"])
     for job_status, n in sorted((await outbox.queue_counts(session)).items()):
         jobs.add_metric([job_status], n)
@@ -257,6 +264,24 @@ async def _dora_families(session: AsyncSession) -> list[Metric]:
     return out
 
 
+async def _database_or_down(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[Metric]:
+    """The database figures, or only ``dcc_database_up 0`` when the database is not
+    answering: the scrape still succeeds, so a database outage is not mistaken for the
+    web being down, and the request metrics stay visible."""
+    up = _gauge("dcc_database_up", "1 when the database answered this scrape's queries.")
+    try:
+        async with asyncio.timeout(DATABASE_TIMEOUT), sessionmaker() as session:
+            families = await database_families(session, settings)
+    except Exception as exc:
+        log.warning("metrics: database figures unavailable: %s", type(exc).__name__)
+        up.add_metric([], 0.0)
+        return [up]
+    up.add_metric([], 1.0)
+    return [up, *families]
+
+
 # ------------------------------------------------------------------- the route
 
 
@@ -270,7 +295,7 @@ def _is_loopback(host: str | None) -> bool:
 
 
 async def _authorized(
-    request: Request, session: AsyncSession, settings: Settings
+    request: Request, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> tuple[bool, int]:
     """(allowed, status when refused): 401 for a missing/bad token, 403 off loopback."""
     expected = settings.metrics_token.get_secret_value() if settings.metrics_token else None
@@ -279,7 +304,8 @@ async def _authorized(
     if presented:
         if expected and hmac.compare_digest(presented.encode(), expected.encode()):
             return True, 200
-        token = await users.verify_token(session, plaintext=presented)
+        async with sessionmaker() as session, session.begin():
+            token = await users.verify_token(session, plaintext=presented)
         allowed = token is not None and bool({"metrics:read", "admin"} & token.scope_set)
         return allowed, 401
     if expected:
@@ -289,8 +315,9 @@ async def _authorized(
 
 
 @router.get("/metrics")
-async def metrics(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    allowed, refusal = await _authorized(request, session, settings)
+async def metrics(request: Request, settings: SettingsDep) -> Response:
+    sessionmaker = get_sessionmaker(request)
+    allowed, refusal = await _authorized(request, sessionmaker, settings)
     if not allowed:
         headers = {"www-authenticate": "Bearer"} if refusal == 401 else None
         detail = (
@@ -308,7 +335,7 @@ async def metrics(request: Request, session: SessionDep, settings: SettingsDep) 
         multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Proxy(_REQUEST_REGISTRY))
-    registry.register(_Snapshot(await database_families(session, settings)))
+    registry.register(_Snapshot(await _database_or_down(sessionmaker, settings)))
     return Response(
         generate_latest(registry),
         media_type=CONTENT_TYPE_LATEST,
