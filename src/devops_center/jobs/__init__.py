@@ -1,6 +1,4 @@
 """Background jobs. Importing this package registers every job kind and schedule."""
 
-from devops_center.jobs import (
-    maintenance,  # noqa: F401
-    status,  # noqa: F401
-)
+import devops_center.jobs.status  # noqa: F401
+from devops_center.jobs import maintenance  # noqa: F401
