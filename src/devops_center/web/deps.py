@@ -50,11 +50,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException:
-            # The rollback would expire the signed-in user, and the error page (which
-            # shows the user's menu) would then fail with DetachedInstanceError.
-            user = request.state._state.get("user")
-            if user is not None and user in session:
-                session.expunge(user)
+            # Keep loaded objects (the signed-in user) readable for the error page: a
+            # rollback would expire them and the closed session could not reload them.
+            session.expunge_all()
             raise
 
 
