@@ -188,3 +188,23 @@ async def test_database_down_still_answers(tmp_path: Path) -> None:
         response.text, "dcc_http_requests_total", method="GET", route="/healthz", status="200"
     )
     assert "dcc_bugs" not in response.text
+
+
+async def test_status_json_api(
+    make_client: Any, sessionmaker: async_sessionmaker[AsyncSession], people: Any
+) -> None:
+    from devops_center.users import service as users
+
+    await seed(sessionmaker, people)
+    async with sessionmaker() as s, s.begin():
+        _t, token = await users.create_token(s, name="grafana", scopes=["metrics:read"])
+    remote = make_client("203.0.113.9")
+    assert (await remote.get("/api/v1/status")).status_code == 401
+    response = await remote.get("/api/v1/status", headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    body = response.json()
+    checks = {c["name"]: c for c in body["checks"]}
+    assert body["ok"] is True
+    assert checks["database"]["state"] == "up" and checks["database"]["response_ms"] == 250.0
+    assert checks["database"]["uptime_24h"] == 100.0
+    assert checks["bot"]["state"] == "not_configured"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from devops_center.web.api import v1 as api_v1
+from devops_center.web.api.status import router as status_api_router
 from devops_center.web.metrics import install as install_metrics
 from devops_center.web.pages import auth, health, support_home
 from devops_center.web.pages.admin_status import router as admin_status_router
@@ -17,3 +18,4 @@ def include_all(app: FastAPI) -> None:
     app.include_router(api_v1.router)
     app.include_router(admin_status_router)
     install_metrics(app)
+    app.include_router(status_api_router)
