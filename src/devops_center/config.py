@@ -90,6 +90,17 @@ class MaintenanceWindow(BaseModel):
     starts_at: str  # ISO 8601
     ends_at: str
 
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        from datetime import datetime
+
+        try:
+            datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"not an ISO 8601 date and time: {value!r}") from exc
+        return value
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(

@@ -5,7 +5,7 @@ from devops_center.deployments.models import ChangelogEntry, Deployment, Deploym
 from devops_center.incidents.models import Incident
 from devops_center.integrations.github.models import GithubIssue
 from devops_center.outbox.models import Job, KeyValue, WebhookDelivery
-from devops_center.status.models import CheckResult, CheckState
+from devops_center.status.models import CheckResult, CheckRollup, CheckState
 from devops_center.support.models import BugLog, FaqEntry, FaqVote
 from devops_center.users.models import ApiToken, AuditLog, LoginFailure, LoginLink, User
 
@@ -16,6 +16,7 @@ __all__ = [
     "BugLog",
     "ChangelogEntry",
     "CheckResult",
+    "CheckRollup",
     "CheckState",
     "Deployment",
     "DeploymentCommit",

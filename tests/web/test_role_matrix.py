@@ -33,6 +33,10 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/admin/devops", 303, 403, 403, 200, 200),
     ("GET", "/admin/deployments", 303, 403, 403, 200, 200),
     ("GET", "/admin/incidents", 303, 403, 403, 200, 200),
+    ("GET", "/admin/status", 303, 403, 403, 200, 200),
+    ("GET", "/admin/status/panel", 303, 403, 403, 200, 200),
+    ("GET", "/metrics", 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/status", 401, 403, 403, 200, 200),
     ("GET", "/no-such-page", 404, 404, 404, 404, 404),
 ]
 

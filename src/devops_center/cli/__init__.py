@@ -120,6 +120,10 @@ def web(
 
     settings = load_settings()
     setup_logging(settings)
+    if workers > 1:
+        from devops_center.web.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir(settings)  # /metrics merges every worker's counters
     uvicorn.run(
         "devops_center.web.asgi:app_factory",
         factory=True,
@@ -518,6 +522,21 @@ def github_replay(
         return await gh.replay_unhandled(session, event=event)
 
     typer.echo(f"{run(with_session(settings, go))} delivery(ies) queued again")
+
+
+# -------------------------------------------------------------------------- status
+
+
+@app.command("status")
+def status_command(
+    probe: Annotated[bool, typer.Option(help="Probe every check now (no state change).")] = False,
+) -> None:
+    """Every system check: state, response time, uptime over 24 h, since when."""
+    from devops_center.cli.status_report import status_lines
+
+    settings = load_settings()
+    for line in run(status_lines(settings, probe=probe)):
+        typer.echo(line)
 
 
 def main() -> None:

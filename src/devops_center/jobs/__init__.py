@@ -1,5 +1,6 @@
 """Background jobs. Importing this package registers every job kind and schedule."""
 
 import devops_center.jobs.deployments
-import devops_center.jobs.github  # noqa: F401
+import devops_center.jobs.github
+import devops_center.jobs.status  # noqa: F401
 from devops_center.jobs import maintenance  # noqa: F401

@@ -45,3 +45,18 @@ class CheckState(Base):
     consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
     last_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     incident_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class CheckRollup(Base):
+    """One check's results of one hour, kept after the raw results are deleted (7 days)."""
+
+    __tablename__ = "check_rollups"
+    __table_args__ = (Index("ix_check_rollups_hour", "hour"),)
+
+    check_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer)  # results outside maintenance
+    ups: Mapped[int] = mapped_column(Integer)  # of those, successful
+    maintenance: Mapped[int] = mapped_column(Integer)  # results inside a maintenance window
+    response_ms_avg: Mapped[float | None] = mapped_column(Float)
+    response_ms_max: Mapped[float | None] = mapped_column(Float)

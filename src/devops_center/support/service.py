@@ -665,3 +665,13 @@ async def bug_for_github_issue(
         if candidate is not None and candidate.github_issue_number in (None, issue_number):
             bug = candidate
     return bug
+
+
+async def bug_counts_by_status_priority(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Bugs by (status, priority), every pair present (zeros included): for Prometheus."""
+    stmt = select(BugLog.status, BugLog.priority, func.count()).group_by(
+        BugLog.status, BugLog.priority
+    )
+    counts = {(s, p): 0 for s in STATUSES for p in PRIORITIES}
+    counts.update({(s, p): int(n) for s, p, n in await session.execute(stmt)})
+    return counts

@@ -8,6 +8,8 @@ import devops_center.web.api.deployments as api_deployments
 import devops_center.web.pages.admin_deployments as admin_deployments
 import devops_center.web.pages.admin_devops as admin_devops
 from devops_center.web.api import v1 as api_v1
+from devops_center.web.api.status import router as status_api_router
+from devops_center.web.metrics import install as install_metrics
 from devops_center.web.pages import (
     admin_bugs,
     admin_faq,
@@ -17,6 +19,7 @@ from devops_center.web.pages import (
     support_faq,
     support_home,
 )
+from devops_center.web.pages.admin_status import router as admin_status_router
 from devops_center.web.webhooks import github as github_webhooks
 
 
@@ -33,3 +36,6 @@ def include_all(app: FastAPI) -> None:
     app.include_router(api_deployments.router)
     app.include_router(admin_devops.router)
     app.include_router(admin_deployments.router)
+    app.include_router(admin_status_router)
+    install_metrics(app)
+    app.include_router(status_api_router)

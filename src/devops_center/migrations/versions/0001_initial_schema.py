@@ -58,6 +58,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("check_name", name=op.f("pk_check_states")),
     )
     op.create_table(
+        "check_rollups",
+        sa.Column("check_name", sa.String(length=100), nullable=False),
+        sa.Column("hour", devops_center.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("samples", sa.Integer(), nullable=False),
+        sa.Column("ups", sa.Integer(), nullable=False),
+        sa.Column("maintenance", sa.Integer(), nullable=False),
+        sa.Column("response_ms_avg", sa.Float(), nullable=True),
+        sa.Column("response_ms_max", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("check_name", "hour", name=op.f("pk_check_rollups")),
+    )
+    with op.batch_alter_table("check_rollups", schema=None) as batch_op:
+        batch_op.create_index("ix_check_rollups_hour", ["hour"], unique=False)
+
+    op.create_table(
         "deployments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("commit_sha", sa.String(length=40), nullable=False),
@@ -562,6 +576,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_deployments_env_started")
 
     op.drop_table("deployments")
+    with op.batch_alter_table("check_rollups", schema=None) as batch_op:
+        batch_op.drop_index("ix_check_rollups_hour")
+
+    op.drop_table("check_rollups")
     op.drop_table("check_states")
     with op.batch_alter_table("check_results", schema=None) as batch_op:
         batch_op.drop_index("ix_check_results_name_checked")

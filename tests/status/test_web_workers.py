@@ -1,0 +1,77 @@
+"""`dcc web --workers 2`: both workers answer /healthz and one scrape counts every request."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from devops_center.migrations import runner
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_two_web_workers_share_metrics(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}"
+    runner.upgrade(db)
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        "DATABASE_URL": db,
+        "DCC_VAR_DIR": str(tmp_path / "var"),
+        "SECRET_KEY": "w" * 40,
+        "DCC_LOG_LEVEL": "WARNING",
+    }
+    env.pop("DCC_CONFIG", None)
+    dcc = str(Path(sys.executable).with_name("dcc"))
+    proc = subprocess.Popen(
+        [dcc, "web", "--workers", "2", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    healthy = 0
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    healthy += 1
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert healthy, proc.stderr.read().decode() if proc.poll() is not None else "no answer"
+        with httpx.Client(base_url=base, timeout=5) as c:
+            for _ in range(12):
+                assert c.get("/healthz", headers={"connection": "close"}).status_code == 200
+                healthy += 1
+            text = c.get("/metrics").text
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    counted = sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "dcc_http_requests_total"
+        and s.labels == {"method": "GET", "route": "/healthz", "status": "200"}
+    )
+    assert counted == healthy
+    assert list((tmp_path / "var" / "prometheus").glob("*.db"))
