@@ -1,3 +1,5 @@
 """Background jobs. Importing this package registers every job kind and schedule."""
 
+import devops_center.jobs.notify
+import devops_center.jobs.telegram_files  # noqa: F401
 from devops_center.jobs import maintenance  # noqa: F401

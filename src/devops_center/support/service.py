@@ -363,3 +363,8 @@ async def my_vote(session: AsyncSession, *, faq_id: int, user_id: int) -> bool |
         select(FaqVote).where(FaqVote.faq_id == faq_id, FaqVote.user_id == user_id)
     )
     return None if vote is None else vote.helpful
+
+
+async def bug_by_client_token(session: AsyncSession, *, client_token: str) -> BugLog | None:
+    """The bug filed with this idempotency token, if any (the bot's double-tapped Submit)."""
+    return await session.scalar(select(BugLog).where(BugLog.client_token == client_token))
