@@ -31,6 +31,7 @@ from devops_center.integrations.telegram.client import (
 from devops_center.jobs.registry import JobContext, Periodic, PermanentFailure, RetryLater, job
 from devops_center.jobs.registry import periodic as register_periodic
 from devops_center.outbox import service as outbox
+from devops_center.outbox.models import Job
 from devops_center.status.models import CheckState
 from devops_center.support.models import BugLog
 from devops_center.users import service as users
@@ -227,11 +228,14 @@ async def notify_admin(ctx: JobContext, payload: dict[str, Any]) -> None:
 @job("notify.digest")
 async def notify_digest(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Fan out today's morning digest: one ``notify.user`` job per admin, once per day."""
-    now = utcnow()
-    day = digest.morning_key(ctx.settings, now)
-    if day is None:
-        return
     async with ctx.sessionmaker() as session, session.begin():
+        # The day is the period the scheduler enqueued this job for (its unique key).
+        row = await session.get(Job, ctx.job_id)
+        key = (row.unique_key or "") if row is not None else ""
+        day = key.rsplit(":", 1)[-1] if key.startswith("periodic:") else None
+        day = day or digest.morning_key(ctx.settings, utcnow())
+        if day is None:
+            return
         for admin in await users.list_admins(session):
             if not admin.telegram_id or admin.telegram_blocked or not admin.digest_opt_in:
                 continue
