@@ -35,6 +35,7 @@ class Call:
     params: dict[str, Any]
     at: float
     result: Any = None
+    index: int = 0
 
     @property
     def chat_id(self) -> int | None:
@@ -81,6 +82,8 @@ class StandIn:
         self._message_ids = itertools.count(1)
         self._cond = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._by_chat: dict[int, list[Call]] = {}
+        self._chat_waiters: dict[int, asyncio.Event] = {}
 
     # -------------------------------------------------------------------- server
 
@@ -132,8 +135,15 @@ class StandIn:
         return web.json_response({"ok": True, "result": call.result})
 
     async def _record(self, call: Call) -> None:
+        call.index = len(self.calls)
+        self.calls.append(call)
+        chat = call.chat_id
+        if chat is not None:
+            self._by_chat.setdefault(chat, []).append(call)
+            event = self._chat_waiters.get(chat)
+            if event is not None:
+                event.set()
         async with self._cond:
-            self.calls.append(call)
             self._cond.notify_all()
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
@@ -200,9 +210,19 @@ class StandIn:
         return update_id
 
     async def wait_for(
-        self, predicate: Callable[[Call], bool], *, after: int = 0, timeout: float = 10.0
+        self,
+        predicate: Callable[[Call], bool],
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
+        chat_id: int | None = None,
     ) -> Call:
-        """The first recorded call at index ≥ ``after`` that matches, waiting for it."""
+        """The first recorded call at index ≥ ``after`` that matches, waiting for it.
+
+        With ``chat_id`` only that chat's calls are looked at (cheap with many users).
+        """
+        if chat_id is not None:
+            return await self._wait_chat(predicate, chat_id, after, timeout)
 
         def find() -> Call | None:
             return next((c for c in self.calls[after:] if predicate(c)), None)
@@ -212,6 +232,21 @@ class StandIn:
             found = find()
             assert found is not None
             return found
+
+    async def _wait_chat(
+        self, predicate: Callable[[Call], bool], chat_id: int, after: int, timeout: float
+    ) -> Call:
+        deadline = time.perf_counter() + timeout
+        event = self._chat_waiters.setdefault(chat_id, asyncio.Event())
+        while True:
+            event.clear()
+            for call in self._by_chat.get(chat_id, []):
+                if call.index >= after and predicate(call):
+                    return call
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"no matching call to chat {chat_id}")
+            await asyncio.wait_for(event.wait(), remaining)
 
     def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[Call]:
         return [
