@@ -120,7 +120,9 @@ async def test_employee_gets_a_polite_refusal_and_no_data(bot, ann: TgUser, sess
     assert "/devops" not in help_text
 
 
-async def test_superadmin_by_telegram_id_and_digest_toggle(bot, boss: TgUser, sessionmaker) -> None:
+async def test_superadmin_digest_toggle_and_devops_without_data(
+    bot, boss: TgUser, sessionmaker
+) -> None:
     await boss.ask("/start", "Здравствуйте, Ольга!")
     async with sessionmaker() as s:
         user = await users.get_by_telegram_id(s, telegram_id=boss.id)
@@ -130,9 +132,6 @@ async def test_superadmin_by_telegram_id_and_digest_toggle(bot, boss: TgUser, se
     async with sessionmaker() as s:
         assert not (await users.get_by_telegram_id(s, telegram_id=boss.id)).digest_opt_in
     await boss.ask("/digest", "каждый день в 09:00 (UTC)")
-
-
-async def test_devops_without_github_or_data(bot, boss: TgUser, settings) -> None:
     reply = await boss.ask("/devops", "DevOps")
     assert "• Всего: 0" in reply.text
     assert "Change Failure Rate: нет данных" in reply.text

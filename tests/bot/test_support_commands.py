@@ -7,7 +7,7 @@ from sqlalchemy import select
 from devops_center.support.models import BugLog, FaqEntry
 from devops_center.users import service as users
 from devops_center.users.models import User
-from tests.bot.standin import StandIn, TgUser
+from tests.bot.standin import TgUser
 
 
 async def test_faq_browse_search_and_votes(bot, ann: TgUser, sessionmaker) -> None:
@@ -103,6 +103,10 @@ async def test_mybugs_pages_and_github_links(bot, ann: TgUser, sessionmaker, set
 
 async def test_web_link_language_and_menu(bot, ann: TgUser, sessionmaker) -> None:
     menu = await ann.ask("/support", "How can we help?")
+    await ann.tap(menu, "My bugs", "not reported any bugs yet")
+    await ann.tap(menu, "FAQ", "no questions in the FAQ yet")
+    await ann.tap(menu, "Report a bug", "Step 1 of 6")
+    await ann.ask("/cancel", "Cancelled")
     reply = await ann.tap(menu, "Open the web hub", "sign-in link")
     token = reply.text.rsplit("/auth/link/", 1)[1]
     assert "http://hub.test/auth/link/" in reply.text
@@ -117,10 +121,3 @@ async def test_web_link_language_and_menu(bot, ann: TgUser, sessionmaker) -> Non
         assert (await s.execute(select(User.language))).scalar_one() == "ru"
     await ann.ask("/bug", "Шаг 1 из 6")
     await ann.ask("/cancel", "Отменено")
-
-
-async def test_menu_buttons_start_features(bot, ann: TgUser, standin: StandIn) -> None:
-    menu = await ann.ask("/start", "Hello")
-    await ann.tap(menu, "Report a bug", "Step 1 of 6")
-    await ann.tap(menu, "My bugs", "not reported any bugs yet")
-    await ann.tap(menu, "FAQ", "no questions in the FAQ yet")

@@ -72,25 +72,18 @@ async def test_webhook_mode_end_to_end(
         assert await outbox.kv_get(s, key=HEARTBEAT_KEY)
 
 
-async def test_webhook_is_closed_without_webhook_mode(make_settings_client) -> None:
-    response = await make_settings_client.post("/webhooks/telegram", json={"update_id": 1})
-    assert response.status_code == 404
-
-
-@pytest.fixture
-async def make_settings_client(db_url, tmp_path, standin):
+async def test_webhook_is_closed_without_webhook_mode(tmp_path) -> None:
     import httpx
 
     from devops_center.web.app import create_app
     from tests.conftest import make_settings
 
-    settings = make_settings(
-        db_url, tmp_path, telegram_bot_token=standin.token, telegram_api_url=standin.url
-    )
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"  # the 404 never touches it
+    settings = make_settings(url, tmp_path, telegram_bot_token="1:x")
+    transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
+        response = await c.post("/webhooks/telegram", json={"update_id": 1})
+    assert response.status_code == 404
 
 
 async def test_unparseable_and_group_updates_are_logged_and_skipped(
