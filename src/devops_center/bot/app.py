@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.bot.handlers import routers
 from devops_center.bot.middlewares.session import SessionMiddleware
-from devops_center.bot.storage import build_storage
+from devops_center.bot.storage import build_storage, cached
 from devops_center.config import Settings
 from devops_center.i18n import SUPPORTED, gettext, lazy
 
@@ -52,7 +52,7 @@ def build_dispatcher(
     *,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    dp = Dispatcher(storage=storage or build_storage(settings, sessionmaker))
+    dp = Dispatcher(storage=cached(storage or build_storage(settings, sessionmaker)))
     dp.update.outer_middleware(SessionMiddleware(settings, sessionmaker))
     dp.include_routers(*routers())
     return dp

@@ -31,12 +31,32 @@ def kv_key(key: StorageKey) -> str:
 
 
 @dataclass
+class _Cached:
+    state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    has_state: bool = False
+    has_data: bool = False
+    dirty_state: bool = False
+    dirty_data: bool = False
+
+
+@dataclass
 class UpdateBuffer:
-    """The state rows read or written while one update is handled."""
+    """The state read or written while one update is handled."""
 
     session: AsyncSession
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
+    cached: dict[tuple[int, StorageKey], tuple[BaseStorage, _Cached]] = field(default_factory=dict)
+
+    async def flush_after_commit(self) -> None:
+        """Write what a :class:`CachedStorage` buffered (Redis), once the update committed."""
+        for (_id, key), (inner, entry) in self.cached.items():
+            if entry.dirty_state:
+                await inner.set_state(key, entry.state)
+            if entry.dirty_data:
+                await inner.set_data(key, entry.data)
+        self.cached.clear()
 
     async def flush(self) -> None:
         for name in sorted(self.dirty):
@@ -108,6 +128,66 @@ class DatabaseStorage(BaseStorage):
         return None
 
 
+class CachedStorage(BaseStorage):
+    """Another storage (Redis) seen through a per-update cache.
+
+    Within an update, each key is read at most once and written once, after the update's
+    transaction committed (a rolled-back update leaves the dialog where it was).
+    """
+
+    def __init__(self, inner: BaseStorage) -> None:
+        self.inner = inner
+
+    def _entry(self, key: StorageKey) -> _Cached | None:
+        buffer = CURRENT.get()
+        if buffer is None:
+            return None
+        slot = (id(self), key)
+        if slot not in buffer.cached:
+            buffer.cached[slot] = (self.inner, _Cached())
+        return buffer.cached[slot][1]
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        entry = self._entry(key)
+        if entry is None:
+            await self.inner.set_state(key, state)
+            return
+        entry.state, entry.has_state, entry.dirty_state = _state_name(state), True, True
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        entry = self._entry(key)
+        if entry is None:
+            return await self.inner.get_state(key)
+        if not entry.has_state:
+            entry.state, entry.has_state = await self.inner.get_state(key), True
+        return entry.state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        entry = self._entry(key)
+        if entry is None:
+            await self.inner.set_data(key, data)
+            return
+        entry.data, entry.has_data, entry.dirty_data = dict(data), True, True
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        entry = self._entry(key)
+        if entry is None:
+            return await self.inner.get_data(key)
+        if not entry.has_data:
+            entry.data, entry.has_data = dict(await self.inner.get_data(key)), True
+        return dict(entry.data)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def cached(storage: BaseStorage) -> BaseStorage:
+    """The storage the dispatcher uses: ours as is, any other behind a per-update cache."""
+    if isinstance(storage, DatabaseStorage | CachedStorage):
+        return storage
+    return CachedStorage(storage)
+
+
 def build_storage(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -115,10 +195,12 @@ def build_storage(
     redis_prefix: str = "dcc:fsm",
 ) -> BaseStorage:
     if settings.redis_url:
-        return RedisStorage.from_url(
-            settings.redis_url,
-            key_builder=DefaultKeyBuilder(prefix=redis_prefix, with_bot_id=True),
-            state_ttl=STATE_TTL,
-            data_ttl=STATE_TTL,
+        return CachedStorage(
+            RedisStorage.from_url(
+                settings.redis_url,
+                key_builder=DefaultKeyBuilder(prefix=redis_prefix, with_bot_id=True),
+                state_ttl=STATE_TTL,
+                data_ttl=STATE_TTL,
+            )
         )
     return DatabaseStorage(sessionmaker)

@@ -72,19 +72,21 @@ class SessionMiddleware(BaseMiddleware):
             tg.language_code if tg else None, default=self.settings.default_language
         )
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with self.sessionmaker() as session:
                 buffer = UpdateBuffer(session)
                 token = CURRENT.set(buffer)
                 try:
-                    user = None
-                    if tg is not None and isinstance(event, Update):
-                        private = _chat_type(event) == "private"
-                        user = await ensure_user(session, self.settings, tg, private=private)
-                    if user is not None and user.language:
-                        lang = user.language
-                    data.update(session=session, user=user, lang=lang, settings=self.settings)
-                    result = await handler(event, data)
-                    await buffer.flush()
+                    async with session.begin():
+                        user = None
+                        if tg is not None and isinstance(event, Update):
+                            private = _chat_type(event) == "private"
+                            user = await ensure_user(session, self.settings, tg, private=private)
+                        if user is not None and user.language:
+                            lang = user.language
+                        data.update(session=session, user=user, lang=lang, settings=self.settings)
+                        result = await handler(event, data)
+                        await buffer.flush()
+                    await buffer.flush_after_commit()
                     return result
                 finally:
                     CURRENT.reset(token)
