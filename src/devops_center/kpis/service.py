@@ -11,12 +11,14 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from devops_center.config import KpiConfig, Settings, normalize_database_url
-from devops_center.db import make_engine
 
 log = logging.getLogger("devops_center.kpis")
 
@@ -51,8 +53,25 @@ def _number(raw: object) -> float | None:
     return float(str(raw))
 
 
+def _read_only_engine(dsn: str) -> AsyncEngine:
+    """An engine that cannot write: SQLite opened with mode=ro, PostgreSQL read-only."""
+    url = make_url(normalize_database_url(dsn))
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        if not path.is_file():
+            raise FileNotFoundError(f"no SQLite database at {path}")
+        return create_async_engine(
+            f"sqlite+aiosqlite:///file:{path.resolve()}?mode=ro&uri=true", poolclass=NullPool
+        )
+    return create_async_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+    )
+
+
 async def _scalar_on_dsn(dsn: str, sql: str) -> object:
-    engine = make_engine(normalize_database_url(dsn), pool_size=1)
+    engine = _read_only_engine(dsn)
     try:
         async with engine.connect() as conn:
             return (await conn.execute(text(sql))).scalar()
