@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -60,6 +62,7 @@ class SessionMiddleware(BaseMiddleware):
     def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self._sqlite_turn = asyncio.Lock()
 
     async def __call__(
         self,
@@ -71,12 +74,15 @@ class SessionMiddleware(BaseMiddleware):
         lang = pick_language(
             tg.language_code if tg else None, default=self.settings.default_language
         )
+        # SQLite has one writer at a time and a deferred transaction that writes late can
+        # wait on another that waits on it: the updates of this process take turns (FIFO).
+        turn = self._sqlite_turn if self.settings.is_sqlite else contextlib.nullcontext()
         try:
-            async with self.sessionmaker() as session:
+            async with turn, self.sessionmaker() as session:
                 buffer = UpdateBuffer(session)
                 token = CURRENT.set(buffer)
                 try:
-                    async with session.begin():
+                    try:
                         user = None
                         if tg is not None and isinstance(event, Update):
                             private = _chat_type(event) == "private"
@@ -85,7 +91,10 @@ class SessionMiddleware(BaseMiddleware):
                             lang = user.language
                         data.update(session=session, user=user, lang=lang, settings=self.settings)
                         result = await handler(event, data)
-                        await buffer.flush()
+                        await self._commit(session, buffer)
+                    except BaseException:
+                        await session.rollback()
+                        raise
                     await buffer.flush_after_commit()
                     return result
                 finally:
@@ -94,6 +103,10 @@ class SessionMiddleware(BaseMiddleware):
             log.exception("handling update failed")
             await self._apologise(event, data, lang)
             return None
+
+    async def _commit(self, session: AsyncSession, buffer: UpdateBuffer) -> None:
+        await buffer.flush()
+        await session.commit()
 
     async def _apologise(self, event: TelegramObject, data: dict[str, Any], lang: str) -> None:
         bot: Bot | None = data.get("bot")
