@@ -28,6 +28,24 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class ScrubbingFormatter(logging.Formatter):
+    """Scrubs secrets from the whole formatted record, tracebacks included.
+
+    A filter sees only the message; an exception's text (an httpx error quoting a URL with
+    the Telegram bot token in it, say) is added by the formatter, so it is scrubbed here.
+    """
+
+    def __init__(self, fmt: str, datefmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt, datefmt)
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
 def secret_values(settings: Settings) -> list[str]:
     values = []
     for secret in (
@@ -45,10 +63,11 @@ def secret_values(settings: Settings) -> list[str]:
 
 def configure(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    secrets = secret_values(settings)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        ScrubbingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S", secrets)
     )
-    handler.addFilter(SecretFilter(secret_values(settings)))
+    handler.addFilter(SecretFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

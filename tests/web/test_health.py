@@ -35,3 +35,21 @@ async def test_html_pages_carry_security_headers(client: httpx.AsyncClient) -> N
     assert "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "same-origin"
+
+
+async def test_pages_answer_503_with_a_page_while_the_database_is_away(tmp_path: Path) -> None:
+    """PostgreSQL refusing connections (a restart): a clean 503 page, never a traceback."""
+    from tests.conftest import csrf_token
+
+    settings = make_settings("postgresql+asyncpg://nobody@127.0.0.1:1/none", tmp_path)
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        token = await csrf_token(c)
+        response = await c.post(
+            "/login", data={"csrftoken": token, "email": "a@b.cd", "password": "whatever"}
+        )
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "The database is not answering" in response.text
+    assert "Traceback" not in response.text

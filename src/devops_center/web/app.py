@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -23,6 +24,7 @@ from devops_center import __version__, i18n
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker
 from devops_center.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.web.body_limit import MB, BodyLimitMiddleware
 from devops_center.web.deps import AdminRequired, ApiAuthError, LoginRequired
 from devops_center.web.templating import make_templates, render
 
@@ -232,6 +234,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(ConnectionError)  # asyncpg: refused/reset while PG restarts
+    @app.exception_handler(TimeoutError)
     async def database_down(request: Request, exc: Exception) -> Response:
         log.error("database error on %s: %s", request.url.path, exc.__class__.__name__)
         lang = _lang(request)
@@ -302,4 +307,9 @@ def create_app(
         https_only=settings.secure_cookies,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        machine_limit=5 * MB,
+        form_limit=max(25 * MB, int(settings.max_upload_mb * 4 * MB)),
+    )
     return app
