@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from PIL import Image
@@ -174,3 +175,22 @@ async def test_rate_limit_like_the_web(bot, ann: TgUser, settings, sessionmaker)
     await bot.settle()
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(BugLog)) == limit
+
+
+async def test_concurrent_dialogs_each_file_one_bug(bot, standin: StandIn, sessionmaker) -> None:
+    """A small smoke of bench/bot.py: several users at once (SQLite: updates take turns)."""
+    people = [TgUser(standin, 7_000_000 + i, first_name=f"U{i}") for i in range(8)]
+
+    async def dialog(user: TgUser) -> None:
+        await advance(user, 6)
+        await user.tap(standin.sent(user.id)[-1], "Submit", "Thank you")
+
+    await asyncio.gather(*(dialog(p) for p in people))
+    await bot.settle()
+    async with sessionmaker() as s:
+        owners = list(
+            (
+                await s.execute(select(User.telegram_id).join(BugLog, BugLog.user_id == User.id))
+            ).scalars()
+        )
+    assert sorted(owners) == [p.id for p in people]
