@@ -8,8 +8,10 @@ KPIs from ``kpis.service``. The texts are Telegram HTML (values escaped).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from babel.units import format_unit
 from sqlalchemy import func, select
@@ -26,7 +28,25 @@ from devops_center.status.models import CheckState
 from devops_center.support import service as support
 
 DORA_DAYS = 30
-STATE_ICONS = {"up": "🟢", "down": "🔴", "pending": "🟡", "maintenance": "🛠", "unknown": "⚪"}
+STATE_ICONS = {
+    "up": "🟢",
+    "down": "🔴",
+    "pending": "🟡",
+    "maintenance": "🛠",
+    "unknown": "⚪",
+    "not_configured": "⚫",
+}
+
+
+class CheckLike(Protocol):
+    """What the digest reads of a check (``status.service.CheckView`` has these)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def response_ms(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -38,8 +58,10 @@ class SystemState:
 
 @dataclass(frozen=True)
 class IssueCounts:
+    """The fields of ``integrations.github.mirror.IssueCounts`` the digest reads."""
+
     open: int
-    critical: int
+    open_critical: int
     open_bugs: int = 0
 
 
@@ -48,7 +70,7 @@ class Morning:
     kpis: list[kpis.KpiValue]
     critical_bugs: int
     last_deployment: Deployment | None
-    systems: list[SystemState]
+    systems: Sequence[CheckLike]
     now: datetime
 
 
@@ -57,20 +79,21 @@ class DevOps:
     report: dora.DoraReport | None
     issues: IssueCounts | None
     project: str | None
-    systems: list[SystemState] = field(default_factory=list)
+    systems: Sequence[CheckLike] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------- data sources
 
 
-async def current_states(session: AsyncSession, settings: Settings) -> list[SystemState]:
-    # TODO(merge): use status.service.current_states
+async def current_states(session: AsyncSession, settings: Settings) -> Sequence[CheckLike]:
+    # TODO(merge): return await status.service.current_states(session, settings)
     rows = await session.execute(select(CheckState).order_by(CheckState.check_name))
     return [SystemState(r.check_name, r.state, r.last_response_ms) for r in rows.scalars()]
 
 
 async def issue_counts(session: AsyncSession, settings: Settings) -> IssueCounts | None:
-    # TODO(merge): use integrations.github.mirror.issue_counts
+    # TODO(merge): return await integrations.github.mirror.issue_counts(session,
+    # repo=settings.github_repo) (same field names) when settings.github_repo is set
     if not settings.github_repo:
         return None
     is_open = (GithubIssue.repo == settings.github_repo) & (GithubIssue.state == "open")
@@ -83,7 +106,9 @@ async def issue_counts(session: AsyncSession, settings: Settings) -> IssueCounts
             ).where(is_open)
         )
     ).one()
-    return IssueCounts(open=int(total or 0), critical=int(critical or 0), open_bugs=int(bugs or 0))
+    return IssueCounts(
+        open=int(total or 0), open_critical=int(critical or 0), open_bugs=int(bugs or 0)
+    )
 
 
 async def last_deployment(session: AsyncSession) -> Deployment | None:
@@ -113,6 +138,7 @@ async def devops(
     session: AsyncSession, *, settings: Settings, now: datetime | None = None
 ) -> DevOps:
     try:
+        # TODO(merge): pass tz=settings.timezone (weekly buckets) once dora_report takes it
         report: dora.DoraReport | None = await dora.dora_report(
             session, days=DORA_DAYS, now=now or utcnow()
         )
@@ -141,15 +167,17 @@ def _duration(seconds: float, lang: str) -> str:
     return format_timedelta(timedelta(seconds=seconds), locale=lang, threshold=1.5)
 
 
-def render_systems(systems: list[SystemState], lang: str) -> list[str]:
+def render_systems(systems: Sequence[CheckLike], lang: str) -> list[str]:
     if not systems:
         return [gettext(lang, "🖥 System status: no checks configured")]
     down = [s for s in systems if s.state == "down"]
-    head = (
-        gettext(lang, "🖥 System status: all %(n)s online", n=len(systems))
-        if not down
-        else gettext(lang, "🖥 System status: %(n)s down", n=len(down))
-    )
+    up = [s for s in systems if s.state == "up"]
+    if down:
+        head = gettext(lang, "🖥 System status: %(n)s down", n=len(down))
+    elif len(up) == len(systems):
+        head = gettext(lang, "🖥 System status: all %(n)s online", n=len(systems))
+    else:
+        head = gettext(lang, "🖥 System status: %(up)s of %(n)s online", up=len(up), n=len(systems))
     lines = [head]
     for s in systems:
         ms = f" · {int(s.response_ms)} ms" if s.response_ms is not None else ""
@@ -231,7 +259,7 @@ def render_devops(data: DevOps, lang: str) -> str:
     else:
         lines.append(gettext(lang, "🐛 GitHub Issues:"))
         lines.append(gettext(lang, "• Open: %(n)s", n=data.issues.open))
-        lines.append(gettext(lang, "• Critical: %(n)s", n=data.issues.critical))
+        lines.append(gettext(lang, "• Critical: %(n)s", n=data.issues.open_critical))
     return "\n".join(lines)
 
 
