@@ -148,3 +148,21 @@ async def test_morning_digest_once_per_day_to_admins_who_opted_in(
     async with sessionmaker() as s:
         n = len([j for j in (await s.execute(select(Job))).scalars() if j.kind == "notify.digest"])
     assert n == 2
+
+
+async def test_fetch_photo_refuses_a_file_that_is_not_an_image(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    _user, bug = await _reporter_with_bug(sessionmaker)
+    standin.files["bad"] = b"%PDF-1.4 not an image"
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(
+            s, kind="telegram.fetch_photo", payload={"bug_id": bug.id, "file_id": "bad"}
+        )
+    await worker.drain(settings, sessionmaker, kinds=["telegram.fetch_photo"])
+    async with sessionmaker() as s:
+        job = (await s.execute(select(Job).where(Job.kind == "telegram.fetch_photo"))).scalar_one()
+        stored = await s.get(type(bug), bug.id)
+    assert job.status == "failed" and "not an image" in (job.last_error or "")
+    assert stored.screenshot_key is None
+    assert not settings.uploads_path.exists() or not any(settings.uploads_path.iterdir())

@@ -14,6 +14,8 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from devops_center.config import Settings
+from devops_center.errors import Invalid
+from devops_center.i18n import lazy
 from devops_center.integrations.telegram.client import (
     TelegramBadRequest,
     TelegramError,
@@ -29,18 +31,19 @@ FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 def store_image(settings: Settings, data: bytes) -> str:
     """Check ``data`` is a PNG/JPEG/GIF/WebP image and store it; returns the file name.
 
-    TODO(merge): use support.uploads.store_image (the web's upload storage).
+    Raises Invalid like the web's upload check.
+    TODO(merge): replace with support.uploads.store_image (same signature, same errors).
     """
     if len(data) > settings.max_upload_bytes:
-        raise ValueError("image too large")
+        raise Invalid(lazy("The screenshot is too large"))
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format or ""
             img.verify()
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ValueError("not an image") from exc
+        raise Invalid(lazy("The screenshot is not an image")) from exc
     if fmt not in FORMATS:
-        raise ValueError(f"unsupported image format {fmt!r}")
+        raise Invalid(lazy("The screenshot is not an image"))
     name = f"{secrets.token_hex(16)}.{FORMATS[fmt]}"
     folder = settings.uploads_path
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +79,7 @@ async def fetch_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
             raise
     try:
         name = store_image(ctx.settings, data)
-    except ValueError as exc:
+    except Invalid as exc:
         raise PermanentFailure(f"photo of bug #{bug_id}: {exc}") from exc
     async with ctx.sessionmaker() as session, session.begin():
         bug = await session.get(BugLog, bug_id, with_for_update=True)
