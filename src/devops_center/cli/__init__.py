@@ -79,11 +79,13 @@ async def with_session(settings: Settings, fn: Callable[[Any], Awaitable[T]]) ->
 def demo(host: HostOpt = "127.0.0.1", port: PortOpt = 8001) -> None:
     """Migrate the SQLite demo database, load demo data once, print logins, serve on :8001."""
     from devops_center.cli import demo_data
+    from devops_center.kpis import demo as demo_kpi
     from devops_center.migrations import runner
 
     settings = load_settings()
     setup_logging(settings)
     runner.upgrade(settings.database_url)
+    settings = demo_kpi.with_demo_kpi(settings)  # "Active shifts" for /morning
     logins, created = run(demo_data.load(settings))
     typer.echo("")
     typer.secho("DevOps Command Center — demo", bold=True)
@@ -537,6 +539,28 @@ def status_command(
     settings = load_settings()
     for line in run(status_lines(settings, probe=probe)):
         typer.echo(line)
+
+
+# ------------------------------------------------------------------ digest (bot feature)
+
+
+@app.command()
+def digest(
+    which: Annotated[str, typer.Argument(help="morning or devops")] = "morning",
+    lang: Annotated[str, typer.Option(help="ru or en (default: DCC_DEFAULT_LANGUAGE)")] = "",
+) -> None:
+    """Print the text of /morning or /devops, as the bot and the daily digest send it."""
+    import html
+
+    from devops_center.digest import service as digest_service
+
+    if which not in ("morning", "devops"):
+        fail("digest: choose morning or devops")
+    settings = load_settings()
+    language = lang if lang in ("ru", "en") else settings.default_language
+    build = digest_service.morning_text if which == "morning" else digest_service.devops_text
+    text = run(with_session(settings, lambda s: build(s, settings=settings, lang=language)))
+    typer.echo(html.unescape(text))  # Telegram HTML → plain text for the terminal
 
 
 def main() -> None:

@@ -40,7 +40,8 @@ async def run_embedded(
     stop = stop or asyncio.Event()
     background = [asyncio.create_task(run_worker(settings, sessionmaker, stop=stop))]
     if settings.telegram_enabled().enabled:
-        background.append(asyncio.create_task(run_bot(settings, sessionmaker, stop)))
+        app.state.telegram_wakeup = wakeup = asyncio.Event()  # webhook → bot, same process
+        background.append(asyncio.create_task(run_bot(settings, sessionmaker, stop, wakeup=wakeup)))
 
     async def stop_server() -> None:
         await stop.wait()

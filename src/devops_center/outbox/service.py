@@ -102,7 +102,13 @@ async def queue_counts(session: AsyncSession) -> dict[str, int]:
 
 
 async def kv_get(session: AsyncSession, *, key: str) -> Any:
-    row = await session.get(KeyValue, key)
+    # A fresh SELECT, not session.get(): kv_set writes with a Core upsert that the
+    # identity map never sees, so a cached row would be stale after kv_set.
+    row = (
+        await session.execute(
+            select(KeyValue.value, KeyValue.expires_at).where(KeyValue.key == key)
+        )
+    ).one_or_none()
     if row is None or (row.expires_at is not None and row.expires_at < utcnow()):
         return None
     return row.value
@@ -124,9 +130,9 @@ async def kv_set(
 
 
 async def kv_delete(session: AsyncSession, *, key: str) -> None:
-    row = await session.get(KeyValue, key)
-    if row is not None:
-        await session.delete(row)
+    from sqlalchemy import delete
+
+    await session.execute(delete(KeyValue).where(KeyValue.key == key))
 
 
 async def purge_expired_kv(session: AsyncSession) -> int:

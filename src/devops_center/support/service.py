@@ -675,3 +675,8 @@ async def bug_counts_by_status_priority(session: AsyncSession) -> dict[tuple[str
     counts = {(s, p): 0 for s in STATUSES for p in PRIORITIES}
     counts.update({(s, p): int(n) for s, p, n in await session.execute(stmt)})
     return counts
+
+
+async def bug_by_client_token(session: AsyncSession, *, client_token: str) -> BugLog | None:
+    """The bug filed with this idempotency token, if any (the bot's double-tapped Submit)."""
+    return await session.scalar(select(BugLog).where(BugLog.client_token == client_token))

@@ -21,6 +21,7 @@ from devops_center.web.pages import (
 )
 from devops_center.web.pages.admin_status import router as admin_status_router
 from devops_center.web.webhooks import github as github_webhooks
+from devops_center.web.webhooks import telegram as telegram_webhook
 
 
 def include_all(app: FastAPI) -> None:
@@ -39,3 +40,4 @@ def include_all(app: FastAPI) -> None:
     app.include_router(admin_status_router)
     install_metrics(app)
     app.include_router(status_api_router)
+    app.include_router(telegram_webhook.router)

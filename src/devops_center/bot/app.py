@@ -1,0 +1,78 @@
+"""Building the aiogram Bot and Dispatcher from settings (never at import time)."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import BotCommand, LinkPreviewOptions
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devops_center.bot.handlers import routers
+from devops_center.bot.middlewares.session import SessionMiddleware
+from devops_center.bot.storage import build_storage, cached
+from devops_center.config import Settings
+from devops_center.i18n import SUPPORTED, gettext, lazy
+
+USER_COMMANDS = [
+    ("start", lazy("Start and show the menu")),
+    ("support", lazy("Support menu")),
+    ("bug", lazy("Report a bug")),
+    ("faq", lazy("Frequently asked questions")),
+    ("mybugs", lazy("My bug reports")),
+    ("web", lazy("Sign-in link for the web hub")),
+    ("language", lazy("Change the language")),
+    ("cancel", lazy("Leave the current dialog")),
+]
+ADMIN_COMMANDS = [
+    ("morning", lazy("Morning overview")),
+    ("devops", lazy("DORA metrics and deployments")),
+    ("digest", lazy("Daily digest on/off")),
+]
+
+
+def build_bot(settings: Settings) -> Bot:
+    """A Bot whose every request goes to ``TELEGRAM_API_URL`` (Telegram or a local server)."""
+    assert settings.telegram_bot_token is not None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(
+            parse_mode="HTML", link_preview=LinkPreviewOptions(is_disabled=True)
+        ),
+    )
+
+
+def build_dispatcher(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    storage: BaseStorage | None = None,
+) -> Dispatcher:
+    dp = Dispatcher(storage=cached(storage or build_storage(settings, sessionmaker)))
+    dp.update.outer_middleware(SessionMiddleware(settings, sessionmaker))
+    dp.include_routers(*routers())
+    return dp
+
+
+def commands(lang: str, *, admin: bool = False) -> list[BotCommand]:
+    pairs = USER_COMMANDS + (ADMIN_COMMANDS if admin else [])
+    return [BotCommand(command=c, description=gettext(lang, d)) for c, d in pairs]
+
+
+async def set_commands(bot: Bot, admin_chat_ids: list[int]) -> None:
+    """setMyCommands in English (default) and Russian; admins also see /morning, /devops."""
+    from aiogram.types import BotCommandScopeChat
+
+    for lang in SUPPORTED:
+        code = None if lang == "en" else lang
+        await bot.set_my_commands(commands(lang), language_code=code)
+        for chat_id in admin_chat_ids:
+            await bot.set_my_commands(
+                commands(lang, admin=True),
+                scope=BotCommandScopeChat(chat_id=chat_id),
+                language_code=code,
+            )

@@ -1,0 +1,206 @@
+"""Dialog (FSM) state: Redis when ``REDIS_URL`` is set, otherwise our own database.
+
+:class:`DatabaseStorage` keeps each conversation in one ``kv_store`` row. While an update
+is being handled, reads and writes go to a per-update buffer that the session middleware
+writes in the update's own transaction just before it commits (so the state of a dialog
+and, say, the bug it just filed commit together, and SQLite's write lock is held only
+for the final moment). Outside an update it uses a short transaction of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devops_center.config import Settings
+from devops_center.outbox import service as outbox
+
+STATE_TTL = timedelta(days=7)  # an abandoned dialog is forgotten after a week
+
+
+def kv_key(key: StorageKey) -> str:
+    return f"fsm:{key.bot_id}:{key.chat_id}:{key.user_id}:{key.thread_id or 0}:{key.destiny}"
+
+
+@dataclass
+class _Cached:
+    state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    has_state: bool = False
+    has_data: bool = False
+    dirty_state: bool = False
+    dirty_data: bool = False
+
+
+@dataclass
+class UpdateBuffer:
+    """The state read or written while one update is handled."""
+
+    session: AsyncSession
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)
+    cached: dict[tuple[int, StorageKey], tuple[BaseStorage, _Cached]] = field(default_factory=dict)
+
+    async def flush_after_commit(self) -> None:
+        """Write what a :class:`CachedStorage` buffered (Redis), once the update committed."""
+        for (_id, key), (inner, entry) in self.cached.items():
+            if entry.dirty_state:
+                await inner.set_state(key, entry.state)
+            if entry.dirty_data:
+                await inner.set_data(key, entry.data)
+        self.cached.clear()
+
+    async def flush(self) -> None:
+        for name in sorted(self.dirty):
+            row = self.rows[name]
+            if row.get("state") is None and not row.get("data"):
+                await outbox.kv_delete(self.session, key=name)
+            else:
+                await outbox.kv_set(self.session, key=name, value=row, ttl=STATE_TTL)
+        self.dirty.clear()
+
+
+CURRENT: ContextVar[UpdateBuffer | None] = ContextVar("dcc_bot_update_buffer", default=None)
+
+
+def _state_name(state: StateType) -> str | None:
+    if isinstance(state, State):
+        return state.state
+    return state
+
+
+class DatabaseStorage(BaseStorage):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def _read(self, key: StorageKey) -> dict[str, Any]:
+        name = kv_key(key)
+        buffer = CURRENT.get()
+        if buffer is not None:
+            if name not in buffer.rows:
+                value = await outbox.kv_get(buffer.session, key=name)
+                buffer.rows[name] = dict(value) if isinstance(value, dict) else {}
+            return buffer.rows[name]
+        async with self.sessionmaker() as session:
+            value = await outbox.kv_get(session, key=name)
+        return dict(value) if isinstance(value, dict) else {}
+
+    async def _write(self, key: StorageKey, row: dict[str, Any]) -> None:
+        name = kv_key(key)
+        buffer = CURRENT.get()
+        if buffer is not None:
+            buffer.rows[name] = row
+            buffer.dirty.add(name)
+            return
+        async with self.sessionmaker() as session, session.begin():
+            if row.get("state") is None and not row.get("data"):
+                await outbox.kv_delete(session, key=name)
+            else:
+                await outbox.kv_set(session, key=name, value=row, ttl=STATE_TTL)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        row = dict(await self._read(key))
+        row["state"] = _state_name(state)
+        await self._write(key, row)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        state = (await self._read(key)).get("state")
+        return str(state) if state is not None else None
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        row = dict(await self._read(key))
+        row["data"] = dict(data)
+        await self._write(key, row)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        data = (await self._read(key)).get("data")
+        return dict(data) if isinstance(data, dict) else {}
+
+    async def close(self) -> None:
+        return None
+
+
+class CachedStorage(BaseStorage):
+    """Another storage (Redis) seen through a per-update cache.
+
+    Within an update, each key is read at most once and written once, after the update's
+    transaction committed (a rolled-back update leaves the dialog where it was).
+    """
+
+    def __init__(self, inner: BaseStorage) -> None:
+        self.inner = inner
+
+    def _entry(self, key: StorageKey) -> _Cached | None:
+        buffer = CURRENT.get()
+        if buffer is None:
+            return None
+        slot = (id(self), key)
+        if slot not in buffer.cached:
+            buffer.cached[slot] = (self.inner, _Cached())
+        return buffer.cached[slot][1]
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        entry = self._entry(key)
+        if entry is None:
+            await self.inner.set_state(key, state)
+            return
+        entry.state, entry.has_state, entry.dirty_state = _state_name(state), True, True
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        entry = self._entry(key)
+        if entry is None:
+            return await self.inner.get_state(key)
+        if not entry.has_state:
+            entry.state, entry.has_state = await self.inner.get_state(key), True
+        return entry.state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        entry = self._entry(key)
+        if entry is None:
+            await self.inner.set_data(key, data)
+            return
+        entry.data, entry.has_data, entry.dirty_data = dict(data), True, True
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        entry = self._entry(key)
+        if entry is None:
+            return await self.inner.get_data(key)
+        if not entry.has_data:
+            entry.data, entry.has_data = dict(await self.inner.get_data(key)), True
+        return dict(entry.data)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def cached(storage: BaseStorage) -> BaseStorage:
+    """The storage the dispatcher uses: ours as is, any other behind a per-update cache."""
+    if isinstance(storage, DatabaseStorage | CachedStorage):
+        return storage
+    return CachedStorage(storage)
+
+
+def build_storage(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    redis_prefix: str = "dcc:fsm",
+) -> BaseStorage:
+    if settings.redis_url:
+        return CachedStorage(
+            RedisStorage.from_url(
+                settings.redis_url,
+                key_builder=DefaultKeyBuilder(prefix=redis_prefix, with_bot_id=True),
+                state_ttl=STATE_TTL,
+                data_ttl=STATE_TTL,
+            )
+        )
+    return DatabaseStorage(sessionmaker)

@@ -1,0 +1,274 @@
+"""The texts of /morning and /devops, built once for the bot, the daily digest and the CLI.
+
+Every number comes from the service the web dashboard uses (DESIGN rule 4): DORA from
+``dora.service.dora_report``, critical bugs from ``support.service.critical_open_bugs``,
+KPIs from ``kpis.service``. The texts are Telegram HTML (values escaped).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from babel.units import format_unit
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devops_center.config import Settings
+from devops_center.db import utcnow
+from devops_center.deployments.models import Deployment
+from devops_center.dora import service as dora
+from devops_center.i18n import format_ago, gettext
+from devops_center.integrations.github import mirror as github_mirror
+from devops_center.kpis import service as kpis
+from devops_center.status import service as status_service
+from devops_center.support import service as support
+
+DORA_DAYS = 30
+STATE_ICONS = {
+    "up": "🟢",
+    "down": "🔴",
+    "pending": "🟡",
+    "maintenance": "🛠",
+    "unknown": "⚪",
+    "not_configured": "⚫",
+}
+
+
+class CheckLike(Protocol):
+    """What the digest reads of a check (``status.service.CheckView`` has these)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def response_ms(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class SystemState:
+    name: str
+    state: str
+    response_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class IssueCounts:
+    """The fields of ``integrations.github.mirror.IssueCounts`` the digest reads."""
+
+    open: int
+    open_critical: int
+    open_bugs: int = 0
+
+
+@dataclass(frozen=True)
+class Morning:
+    kpis: list[kpis.KpiValue]
+    critical_bugs: int
+    last_deployment: Deployment | None
+    systems: Sequence[CheckLike]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DevOps:
+    report: dora.DoraReport | None
+    issues: IssueCounts | None
+    project: str | None
+    systems: Sequence[CheckLike] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------- data sources
+
+
+async def current_states(session: AsyncSession, settings: Settings) -> Sequence[CheckLike]:
+    """The same check views as the status panel on the web (one function for both)."""
+    return await status_service.current_states(session, settings)
+
+
+async def issue_counts(session: AsyncSession, settings: Settings) -> IssueCounts | None:
+    """The GitHub mirror's counts, from the function behind the dashboard's panel."""
+    if not settings.github_repo:
+        return None
+    counts = await github_mirror.issue_counts(session, repo=settings.github_repo)
+    return IssueCounts(
+        open=counts.open, open_critical=counts.open_critical, open_bugs=counts.open_bugs
+    )
+
+
+async def last_deployment(session: AsyncSession) -> Deployment | None:
+    stmt = (
+        select(Deployment)
+        .where(Deployment.status != "in_progress", Deployment.environment == "production")
+        .order_by(func.coalesce(Deployment.completed_at, Deployment.started_at).desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def morning(
+    session: AsyncSession, *, settings: Settings, now: datetime | None = None
+) -> Morning:
+    _bugs, critical = await support.critical_open_bugs(session, limit=1)
+    return Morning(
+        kpis=await kpis.evaluate(session, settings=settings),
+        critical_bugs=critical,
+        last_deployment=await last_deployment(session),
+        systems=await current_states(session, settings),
+        now=now or utcnow(),
+    )
+
+
+async def devops(
+    session: AsyncSession, *, settings: Settings, now: datetime | None = None
+) -> DevOps:
+    try:
+        report: dora.DoraReport | None = await dora.dora_report(
+            session, days=DORA_DAYS, now=now or utcnow(), tz=settings.timezone
+        )
+    except NotImplementedError:
+        report = None
+    project = settings.github_repo.split("/", 1)[1] if settings.github_repo else None
+    return DevOps(
+        report=report,
+        issues=await issue_counts(session, settings),
+        project=project,
+        systems=await current_states(session, settings),
+    )
+
+
+# ------------------------------------------------------------------------ texts
+
+
+def _num(value: float, digits: int = 1) -> str:
+    rounded = round(value, digits)
+    return str(int(rounded)) if float(rounded).is_integer() else f"{rounded:.{digits}f}"
+
+
+def _duration(seconds: float, lang: str) -> str:
+    from babel.dates import format_timedelta
+
+    return format_timedelta(timedelta(seconds=seconds), locale=lang, threshold=1.5)
+
+
+def render_systems(systems: Sequence[CheckLike], lang: str) -> list[str]:
+    if not systems:
+        return [gettext(lang, "🖥 System status: no checks configured")]
+    down = [s for s in systems if s.state == "down"]
+    up = [s for s in systems if s.state == "up"]
+    if down:
+        head = gettext(lang, "🖥 System status: %(n)s down", n=len(down))
+    elif len(up) == len(systems):
+        head = gettext(lang, "🖥 System status: all %(n)s online", n=len(systems))
+    else:
+        head = gettext(lang, "🖥 System status: %(up)s of %(n)s online", up=len(up), n=len(systems))
+    lines = [head]
+    for s in systems:
+        ms = f" · {int(s.response_ms)} ms" if s.response_ms is not None else ""
+        lines.append(f"{STATE_ICONS.get(s.state, '⚪')} {html.escape(s.name)}{ms}")
+    return lines
+
+
+def render_morning(data: Morning, lang: str) -> str:
+    lines = [gettext(lang, "🌅 Morning overview")]
+    for kpi in data.kpis:
+        lines.append(f"• {html.escape(kpi.label(lang))}: {html.escape(kpi.display())}")
+    lines.append(gettext(lang, "• Critical bugs: %(n)s", n=data.critical_bugs))
+    dep = data.last_deployment
+    if dep is None:
+        lines.append(gettext(lang, "• Last deployment: none yet"))
+    else:
+        when = dep.completed_at or dep.started_at
+        ago = format_ago(when, lang, now=data.now)
+        if dep.status == "success":
+            lines.append(gettext(lang, "• Last deployment: %(ago)s", ago=ago))
+        else:
+            lines.append(gettext(lang, "• Last deployment: %(ago)s (failed)", ago=ago))
+    lines.append("")
+    lines.extend(render_systems(data.systems, lang))
+    return "\n".join(lines)
+
+
+def render_devops(data: DevOps, lang: str) -> str:
+    title = gettext(lang, "🔥 DevOps dashboard")
+    if data.project:
+        title += f" {html.escape(data.project)}"
+    lines = [title]
+    report = data.report
+    if report is None:
+        lines.append(gettext(lang, "📊 DORA metrics: no data yet"))
+    else:
+        days = format_unit(report.days, "duration-day", length="long", locale=lang)
+        lines.append(gettext(lang, "📊 DORA Metrics (%(days)s):", days=days))
+        freq = report.deployment_frequency.value
+        cfr = report.change_failure_rate.value
+        no_data = gettext(lang, "no data")
+        lines.append(
+            gettext(
+                lang,
+                "🚀 Deployment Frequency: %(value)s",
+                value=gettext(lang, "%(n)s/day", n=_num(freq)) if freq is not None else no_data,
+            )
+        )
+        lines.append(
+            gettext(
+                lang,
+                "❌ Change Failure Rate: %(value)s",
+                value=f"{_num(cfr)}%" if cfr is not None else no_data,
+            )
+        )
+        if report.lead_time.value is not None:
+            lines.append(
+                gettext(
+                    lang,
+                    "⏱ Lead Time for Changes: %(value)s",
+                    value=_duration(report.lead_time.value, lang),
+                )
+            )
+        if report.time_to_restore.value is not None:
+            lines.append(
+                gettext(
+                    lang,
+                    "🛠 Time to Restore: %(value)s",
+                    value=_duration(report.time_to_restore.value, lang),
+                )
+            )
+        stats = report.stats
+        lines.append(gettext(lang, "📈 Deployment statistics:"))
+        lines.append(gettext(lang, "• Total: %(n)s", n=stats.total))
+        lines.append(gettext(lang, "• Successful: %(n)s", n=stats.success))
+        lines.append(gettext(lang, "• Failed: %(n)s", n=stats.failed + stats.rolled_back))
+    if data.issues is None:
+        lines.append(gettext(lang, "🐛 GitHub Issues: GitHub is not connected"))
+    else:
+        lines.append(gettext(lang, "🐛 GitHub Issues:"))
+        lines.append(gettext(lang, "• Open: %(n)s", n=data.issues.open))
+        lines.append(gettext(lang, "• Critical: %(n)s", n=data.issues.open_critical))
+    return "\n".join(lines)
+
+
+async def morning_text(
+    session: AsyncSession, *, settings: Settings, lang: str, now: datetime | None = None
+) -> str:
+    return render_morning(await morning(session, settings=settings, now=now), lang)
+
+
+async def devops_text(
+    session: AsyncSession, *, settings: Settings, lang: str, now: datetime | None = None
+) -> str:
+    return render_devops(await devops(session, settings=settings, now=now), lang)
+
+
+# ------------------------------------------------------------------------- schedule
+
+
+def morning_key(settings: Settings, now: datetime) -> str | None:
+    """The local date once ``DCC_MORNING_AT`` has passed today (in ``DCC_TIMEZONE``)."""
+    local = now.astimezone(settings.tz)
+    if local.time().replace(tzinfo=None) < settings.morning_at:
+        return None
+    return local.date().isoformat()

@@ -1,0 +1,168 @@
+"""Notifications and the daily digest: worker jobs talking to the stand-in Bot API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from devops_center.db import utcnow
+from devops_center.deployments.models import Deployment
+from devops_center.jobs import worker
+from devops_center.outbox import service as outbox
+from devops_center.outbox.models import Job
+from devops_center.support import service as support
+from devops_center.users import service as users
+from devops_center.users.models import User
+from tests.bot.standin import StandIn
+
+
+async def _make_due(sessionmaker) -> None:
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(Job).values(run_after=utcnow() - timedelta(seconds=1)))
+
+
+async def _reporter_with_bug(sessionmaker, *, lang: str = "ru", priority: str = "medium"):
+    async with sessionmaker() as s, s.begin():
+        user = await users.create_user(s, name="Иван", telegram_id=4242, language=lang)
+        bug = await support.file_bug(
+            s,
+            user_id=user.id,
+            data=support.BugInput("Экспорт <падает>", "Экспорт", "PDF", "Ошибка", priority),
+            source="telegram",
+        )
+    return user, bug
+
+
+async def test_status_change_and_github_issue_reach_the_reporter(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    user, bug = await _reporter_with_bug(sessionmaker)
+    async with sessionmaker() as s, s.begin():
+        await support.update_bug(s, bug_id=bug.id, actor_id=None, status="in_progress")
+        await outbox.enqueue(
+            s,
+            kind="notify.user",
+            payload={
+                "user_id": user.id,
+                "event": "bug_github_issue",
+                "bug_id": bug.id,
+                "issue_number": 17,
+            },
+        )
+    await worker.drain(settings, sessionmaker, kinds=["notify.user"])
+    texts = [c.text for c in standin.sent(4242)]
+    assert texts == [
+        f"Статус вашего бага #{bug.id} «Экспорт &lt;падает&gt;»: В работе.",
+        f"Для вашего бага #{bug.id} «Экспорт &lt;падает&gt;» создана задача на GitHub #17.",
+    ]
+
+
+async def test_429_waits_retry_after_and_403_marks_the_user_blocked(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    user, bug = await _reporter_with_bug(sessionmaker, lang="en")
+    standin.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
+    async with sessionmaker() as s, s.begin():
+        await support.update_bug(s, bug_id=bug.id, actor_id=None, status="resolved")
+    await worker.drain(settings, sessionmaker, kinds=["notify.user"])
+    async with sessionmaker() as s:
+        job = (await s.execute(select(Job).where(Job.kind == "notify.user"))).scalar_one()
+    assert job.status == "pending" and "429" in (job.last_error or "")
+    assert timedelta(seconds=5) < job.run_after - utcnow() <= timedelta(seconds=7)
+
+    await _make_due(sessionmaker)
+    await worker.drain(settings, sessionmaker, kinds=["notify.user"])
+    assert standin.sent(4242)[-1].text.endswith("is now: Resolved.")
+
+    standin.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    async with sessionmaker() as s, s.begin():
+        await support.update_bug(s, bug_id=bug.id, actor_id=None, status="closed")
+    await worker.drain(settings, sessionmaker, kinds=["notify.user"])
+    async with sessionmaker() as s:
+        assert (await s.get(User, user.id)).telegram_blocked
+        statuses = [j.status for j in (await s.execute(select(Job).order_by(Job.id))).scalars()]
+    assert "failed" not in statuses
+    # a blocked user is not tried again
+    calls = len(standin.calls)
+    async with sessionmaker() as s, s.begin():
+        await support.update_bug(s, bug_id=bug.id, actor_id=None, status="open")
+    await worker.drain(settings, sessionmaker, kinds=["notify.user"])
+    assert len(standin.calls) == calls
+
+
+async def test_admin_chat_alerts(settings, sessionmaker, standin: StandIn) -> None:
+    _user, bug = await _reporter_with_bug(sessionmaker, priority="critical")
+    async with sessionmaker() as s, s.begin():
+        now = utcnow()
+        dep = Deployment(
+            commit_sha="abcdef1234567890",
+            started_at=now - timedelta(minutes=3),
+            completed_at=now,
+            status="failed",
+            duration_seconds=185,
+            service="web",
+            tests_passed=120,
+            tests_failed=2,
+        )
+        s.add(dep)
+        await s.flush()
+        await outbox.enqueue(
+            s,
+            kind="notify.admin",
+            payload={"event": "deployment_finished", "deployment_id": dep.id},
+        )
+    await worker.drain(settings, sessionmaker, kinds=["notify.admin"])
+    texts = [c.text for c in standin.sent(settings.telegram_chat_id)]
+    assert texts[0] == (
+        f"🚨 New critical bug #{bug.id}: Экспорт &lt;падает&gt; (reported by Иван)."
+    )
+    assert texts[1].startswith("❌ Deployment of web abcdef1 to production failed.")
+    assert "Tests: 120 passed, 2 failed." in texts[1]
+
+
+async def test_morning_digest_once_per_day_to_admins_who_opted_in(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        await users.create_user(s, name="Olga", role="owner", telegram_id=901, language="ru")
+        off = await users.create_user(s, name="Sam", role="superadmin", telegram_id=902)
+        off.digest_opt_in = False
+        await users.create_user(s, name="Emp", role="employee", telegram_id=903)
+    before = datetime(2026, 11, 28, 8, 59, tzinfo=UTC)
+    assert await worker.schedule_periodic(settings, sessionmaker, now=before) >= 0
+    async with sessionmaker() as s:
+        kinds = [j.kind for j in (await s.execute(select(Job))).scalars()]
+    assert "notify.digest" not in kinds
+    at_nine = datetime(2026, 11, 28, 9, 0, 5, tzinfo=UTC)
+    # two schedulers (two workers) at the same moment and a later one: one digest job
+    for now in (at_nine, at_nine, at_nine + timedelta(minutes=30)):
+        await worker.schedule_periodic(settings, sessionmaker, now=now)
+    await worker.drain(settings, sessionmaker, kinds=["notify.digest", "notify.user"])
+    await worker.drain(settings, sessionmaker, kinds=["notify.digest", "notify.user"])
+    digests = [c for c in standin.sent() if "Утренний обзор" in c.text or "Morning" in c.text]
+    assert [c.chat_id for c in digests] == [901]
+    assert digests[0].text.startswith("🌅 Утренний обзор")
+    # the next day it is due again
+    await worker.schedule_periodic(settings, sessionmaker, now=at_nine + timedelta(days=1))
+    async with sessionmaker() as s:
+        n = len([j for j in (await s.execute(select(Job))).scalars() if j.kind == "notify.digest"])
+    assert n == 2
+
+
+async def test_fetch_photo_refuses_a_file_that_is_not_an_image(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    _user, bug = await _reporter_with_bug(sessionmaker)
+    standin.files["bad"] = b"%PDF-1.4 not an image"
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(
+            s, kind="telegram.fetch_photo", payload={"bug_id": bug.id, "file_id": "bad"}
+        )
+    await worker.drain(settings, sessionmaker, kinds=["telegram.fetch_photo"])
+    async with sessionmaker() as s:
+        job = (await s.execute(select(Job).where(Job.kind == "telegram.fetch_photo"))).scalar_one()
+        stored = await s.get(type(bug), bug.id)
+    assert job.status == "failed" and "not an image" in (job.last_error or "")
+    assert stored.screenshot_key is None
+    assert not settings.uploads_path.exists() or not any(settings.uploads_path.iterdir())

@@ -1,0 +1,56 @@
+"""Pieces under the bot: KPIs (demo source), the kv store it keeps dialogs in, text splitting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from devops_center.config import KpiConfig
+from devops_center.digest import service as digest
+from devops_center.integrations.telegram.client import split_text
+from devops_center.kpis import demo as demo_kpi
+from devops_center.kpis import service as kpis
+from devops_center.outbox import service as outbox
+
+
+async def test_kv_get_sees_kv_set_in_the_same_session(session) -> None:
+    """Regression: kv_get used session.get(), which returned the stale identity-map row."""
+    async with session.begin():
+        await outbox.kv_set(session, key="k", value={"n": 1})
+        assert await outbox.kv_get(session, key="k") == {"n": 1}
+        await outbox.kv_set(session, key="k", value={"n": 2})
+        assert await outbox.kv_get(session, key="k") == {"n": 2}
+        await outbox.kv_set(session, key="gone", value=1, ttl=timedelta(seconds=-1))
+        assert await outbox.kv_get(session, key="gone") is None
+        await outbox.kv_delete(session, key="k")
+        assert await outbox.kv_get(session, key="k") is None
+
+
+async def test_demo_kpi_and_failing_kpis(settings, session) -> None:
+    with_kpi = demo_kpi.with_demo_kpi(settings.model_copy(update={"kpis": []}))
+    assert (with_kpi.var_dir / "demo_shifts.sqlite3").exists()
+    broken = KpiConfig(
+        name="Broken", sql="SELECT 1", dsn=f"sqlite:///{settings.var_dir}/missing.db"
+    )
+    ours = KpiConfig(name="Users", name_ru="Пользователи", sql="SELECT count(*) FROM users")
+    config = with_kpi.model_copy(update={"kpis": [*with_kpi.kpis, broken, ours]})
+    async with session.begin():
+        values = await kpis.evaluate(session, settings=config)
+        text = await digest.morning_text(session, settings=config, lang="ru")
+    assert [(v.name, v.value) for v in values] == [
+        ("Active shifts", 5.0),
+        ("Broken", None),
+        ("Users", 0.0),
+    ]
+    assert values[1].error and values[1].display() == "n/a"
+    assert "• Активных смен: 5\n• Broken: n/a\n• Пользователи: 0" in text
+
+
+def test_split_text_keeps_parts_under_the_limit() -> None:
+    text = ("line " * 30 + "\n") * 200
+    parts = split_text(text, 4096)
+    assert all(len(p) <= 4096 for p in parts) and len(parts) > 1
+    assert "".join(parts).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(
+        " ", ""
+    )
+    assert split_text("x" * 5000, 4096) == ["x" * 4096, "x" * 904]
+    assert split_text("") == [""]
