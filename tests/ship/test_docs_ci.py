@@ -220,26 +220,54 @@ async def test_documented_curl_step_registers_a_deployment(
     assert row.source == "api"
 
 
-def test_documented_dcc_commands_exist() -> None:
-    """Every `dcc …` command line in the CI doc names real commands and options."""
+COMPOSE_RUN = re.compile(
+    r"docker compose -f deploy/compose\.yaml (?:run --rm migrate|exec (?:-T )?web dcc) "
+)
+DCC_CALL = re.compile(r"(?:^|(?<=[\s`(]))dcc ([a-z][^`\n#|>;&]*)")
+
+
+def documented_dcc_calls(text: str) -> list[tuple[str, bool]]:
+    """``dcc …`` command lines of a doc: (arguments, whether from a code block)."""
+    text = COMPOSE_RUN.sub("dcc ", text.replace("\\\n", " "))
+    calls: list[tuple[str, bool]] = []
+    for block in re.findall(r"```(?:sh|yaml)?\n(.*?)```", text, re.S):
+        calls += [(m.group(1).strip(), True) for m in DCC_CALL.finditer(block)]
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    for span in re.findall(r"`([^`\n]+)`", prose):
+        calls += [(m.group(1).strip(), False) for m in DCC_CALL.finditer(span)]
+    return calls
+
+
+@pytest.mark.parametrize("doc", ["ci-integration.md", "operations.md"])
+def test_documented_dcc_commands_exist(doc: str) -> None:
+    """Every `dcc …` line in the docs names a real command and real options; lines from
+    code blocks are parsed by the CLI itself (so values have the right types too)."""
+    import shlex
+
     import typer.main
 
     from devops_center.cli import app as cli_app
 
     root: Any = typer.main.get_command(cli_app)
-    text = DOC.read_text().replace("\\\n", " ")
-    lines = re.findall(r"^\s*(dcc [a-z].*)$", text, re.M)
-    assert any(line.startswith("dcc tokens create") for line in lines)
-    for line in lines:
-        words = line.split()[1:]
+    calls = documented_dcc_calls((ROOT / "docs" / doc).read_text())
+    assert len(calls) >= 3, calls
+    for call, from_block in calls:
+        words = shlex.split(call)
+        path: list[str] = []
         command = root
         while hasattr(command, "commands") and words and words[0] in command.commands:
-            command = command.commands[words.pop(0)]
+            path.append(words.pop(0))
+            command = command.commands[path[-1]]
         if hasattr(command, "commands"):
-            if line.startswith("dcc deploy") and "deploy" not in root.commands:
+            if (path or words[:1]) == ["deploy"] and "deploy" not in root.commands:
                 continue  # `dcc deploy record` arrives with the deployments API
-            pytest.fail(f"not a dcc command: {line}")
-        options = {o for p in command.params for o in p.opts}
+            pytest.fail(f"{doc}: not a dcc command: dcc {call}")
+        options = {o for p in command.params for o in p.opts} | {"--help"}
         for word in words:
             if word.startswith("--"):
-                assert word.split("=")[0] in options, f"{line}: no option {word}"
+                assert word.split("=")[0] in options, f"{doc}: dcc {call}: no option {word}"
+        if from_block:
+            try:
+                command.make_context("dcc " + " ".join(path), words)
+            except Exception as exc:
+                pytest.fail(f"{doc}: `dcc {call}` is refused by the CLI: {exc}")
