@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -169,3 +173,126 @@ def test_secrets_stay_out_of_scripts(wf: dict[str, Any]) -> None:
                 assert not re.search(rf"\becho\b[^\n|>]*\${{?{var}\b", script), (
                     f"{step.get('name')} echoes {var}"
                 )
+
+
+# --------------------------------------------------------------- steps, really run
+
+
+def step(wf: dict[str, Any], job: str, name: str) -> dict[str, Any]:
+    return next(s for s in steps(wf["jobs"][job]) if s.get("name") == name)
+
+
+def run_step(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """As a runner runs a step with the default shell: bash -e."""
+    path = cwd / "step.sh"
+    path.write_text(script)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)],
+        env={"PATH": os.environ["PATH"], "HOME": str(cwd), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """A stand-in for /healthz and Telegram's sendMessage that records what it got."""
+
+    requests: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def do_GET(self) -> None:
+        self._answer(b"")
+
+    def do_POST(self) -> None:
+        self._answer(self.rfile.read(int(self.headers.get("content-length", 0))))
+
+    def _answer(self, body: bytes) -> None:
+        self.requests.append((self.command, self.path, body))
+        ok = self.path in ("/healthz",) or self.path.endswith("/sendMessage")
+        self.send_response(200 if ok else 404)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"ok": true}' if ok else b'{"ok": false}')
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def standin() -> Any:
+    Recorder.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_junit_counts_step(wf: dict[str, Any], tmp_path: Path) -> None:
+    script = step(wf, "deploy", "Count tests from the JUnit report")["run"]
+    env_file = tmp_path / "github_env"
+    env_file.write_text("")
+    # no report (the test job died early): nothing is claimed
+    assert run_step(script, {"GITHUB_ENV": str(env_file)}, tmp_path).returncode == 0
+    assert env_file.read_text() == ""
+    (tmp_path / "test-reports").mkdir()
+    (tmp_path / "test-reports" / "junit.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
+        '<testsuite name="pytest" errors="1" failures="2" skipped="3" tests="40">'
+        '<testcase classname="t" name="a"/></testsuite></testsuites>'
+    )
+    result = run_step(script, {"GITHUB_ENV": str(env_file)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert env_file.read_text().split() == ["TESTS_PASSED=34", "TESTS_FAILED=3"]
+
+
+def test_health_check_step(wf: dict[str, Any], tmp_path: Path, standin: str) -> None:
+    script = step(wf, "deploy", "Health check (poll /healthz until healthy or the timeout)")["run"]
+    env = {"DCC_URL": standin, "DEPLOY_HEALTH_URL": "", "DEPLOY_HEALTH_TIMEOUT": "30"}
+    ok = run_step(script, env, tmp_path)
+    assert ok.returncode == 0 and "healthy after" in ok.stdout
+    assert Recorder.requests == [("GET", "/healthz", b"")]
+    env = {**env, "DEPLOY_HEALTH_URL": f"{standin}/not-healthy", "DEPLOY_HEALTH_TIMEOUT": "0"}
+    bad = run_step(script, env, tmp_path)
+    assert bad.returncode == 1
+    assert "::error title=Health check failed::" in bad.stdout and "/not-healthy" in bad.stdout
+
+
+def test_telegram_step(wf: dict[str, Any], tmp_path: Path, standin: str) -> None:
+    send = step(wf, "notify", "Send the result to Telegram")
+    token = "123456:SECRET-bot-token"
+    env = {
+        "TELEGRAM_API_URL": standin,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_CHAT_ID": "-1001234",
+        "TEST_RESULT": "success",
+        "LINT_RESULT": "success",
+        "SECURITY_RESULT": "success",
+        "DEPLOY_RESULT": "failure",
+        "AUTHOR": "Anna O'Neil",
+        "TITLE": 'fix: "slow" $networks\n\nlong body',
+        "REF": "main",
+        "GITHUB_WORKFLOW": "CI/CD",
+        "GITHUB_REPOSITORY": "acme/dcc",
+        "GITHUB_SHA": "3484a3fb816e0859fd6e1cea078d76385ff50625",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "42",
+    }
+    assert set(send["env"]) <= set(env)
+    result = run_step(send["run"], env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert token not in result.stdout + result.stderr
+    ((method, path, body),) = Recorder.requests
+    assert (method, path) == ("POST", f"/bot{token}/sendMessage")
+    message = json.loads(body)
+    assert message["chat_id"] == "-1001234"
+    assert message["text"].splitlines() == [
+        "❌ CI/CD: failure",
+        "acme/dcc @ main — 3484a3f",
+        'fix: "slow" $networks',
+        "👤 Anna O'Neil",
+        "test: success · lint: success · security: success · deploy: failure",
+        "https://github.com/acme/dcc/actions/runs/42",
+    ]
