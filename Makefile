@@ -27,7 +27,7 @@ dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(BIN)/dcc demo
 
-## make lint: ruff, formatting, mypy (strict), bandit, import-linter (layers), actionlint + shellcheck
+## make lint: ruff, formatting, mypy (strict), bandit, import-linter (layers), actionlint + shellcheck, hadolint
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -35,6 +35,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r src
 	$(BIN)/lint-imports
 	$(BIN)/actionlint -shellcheck=$(BIN)/shellcheck -pyflakes= .github/workflows/*.yml && $(BIN)/shellcheck --severity=warning .ci/run
+	$(BIN)/hadolint --ignore DL3008 deploy/Dockerfile
 
 ## make pytest: the test suite alone
 pytest: $(VENV)/.installed-dev
