@@ -27,13 +27,15 @@ dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(BIN)/dcc demo
 
-## make lint: ruff, formatting, mypy (strict), bandit, import-linter (layers)
+## make lint: ruff, formatting, mypy (strict), bandit, import-linter (layers), actionlint + shellcheck, hadolint
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r src
 	$(BIN)/lint-imports
+	$(BIN)/actionlint -shellcheck=$(BIN)/shellcheck -pyflakes= .github/workflows/*.yml && $(BIN)/shellcheck --severity=warning .ci/run
+	$(BIN)/hadolint --ignore DL3008 deploy/Dockerfile
 
 ## make pytest: the test suite alone
 pytest: $(VENV)/.installed-dev
