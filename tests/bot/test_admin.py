@@ -68,8 +68,13 @@ async def sample_data(sessionmaker) -> None:
                     priority=p,
                 )
             )
-        s.add(CheckState(check_name="web", state="up", last_response_ms=42.0))
-        s.add(CheckState(check_name="database", state="up", last_response_ms=3.0))
+        # As the status worker leaves them: probed just now, all three up.
+        for name, ms in (("web", 42.0), ("database", 3.0), ("bot", None)):
+            s.add(
+                CheckState(
+                    check_name=name, state="up", last_response_ms=ms, last_checked_at=now
+                )
+            )
 
 
 async def test_devops_prints_the_brief_sample_in_russian(bot, boss: TgUser, sessionmaker) -> None:
@@ -80,6 +85,8 @@ async def test_devops_prints_the_brief_sample_in_russian(bot, boss: TgUser, sess
         "📊 DORA Metrics (30 дней):",
         "🚀 Deployment Frequency: 0.5/день",
         "❌ Change Failure Rate: 20%",
+        # Beyond the brief's sample: the lead time, from the same report as the web.
+        "⏱ Lead Time for Changes: 5 минут",
         "📈 Статистика деплоев:",
         "• Всего: 15",
         "• Успешных: 12",
@@ -101,7 +108,7 @@ async def test_morning_in_both_languages(bot, boss: TgUser, sessionmaker) -> Non
         "• Критических багов: 2",
         "• Последний деплой: 2 часа назад",
     ]
-    assert "🖥 Статус систем: все онлайн (2)" in lines
+    assert "🖥 Статус систем: все онлайн (3)" in lines
     english = TgUser(boss.standin, 777000002, lang="en", first_name="Sam")
     async with sessionmaker() as s, s.begin():
         await users.create_user(s, name="Sam", role="owner", telegram_id=english.id)

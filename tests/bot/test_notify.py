@@ -163,6 +163,6 @@ async def test_fetch_photo_refuses_a_file_that_is_not_an_image(
     async with sessionmaker() as s:
         job = (await s.execute(select(Job).where(Job.kind == "telegram.fetch_photo"))).scalar_one()
         stored = await s.get(type(bug), bug.id)
-    assert job.status == "failed" and "not an image" in (job.last_error or "")
+    assert job.status == "failed" and "must be a PNG, JPEG or WebP" in (job.last_error or "")
     assert stored.screenshot_key is None
     assert not settings.uploads_path.exists() or not any(settings.uploads_path.iterdir())
