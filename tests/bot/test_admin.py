@@ -70,11 +70,7 @@ async def sample_data(sessionmaker) -> None:
             )
         # As the status worker leaves them: probed just now, all three up.
         for name, ms in (("web", 42.0), ("database", 3.0), ("bot", None)):
-            s.add(
-                CheckState(
-                    check_name=name, state="up", last_response_ms=ms, last_checked_at=now
-                )
-            )
+            s.add(CheckState(check_name=name, state="up", last_response_ms=ms, last_checked_at=now))
 
 
 async def test_devops_prints_the_brief_sample_in_russian(bot, boss: TgUser, sessionmaker) -> None:
