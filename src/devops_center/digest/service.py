@@ -221,7 +221,8 @@ def render_devops(data: DevOps, lang: str) -> str:
                 value=f"{_num(cfr)}%" if cfr is not None else no_data,
             )
         )
-        if report.lead_time.value is not None:
+        # Only real commit data: the pipeline-duration fallback (label set) is not lead time.
+        if report.lead_time.value is not None and report.lead_time.label is None:
             lines.append(
                 gettext(
                     lang,
