@@ -81,8 +81,6 @@ async def test_devops_prints_the_brief_sample_in_russian(bot, boss: TgUser, sess
         "📊 DORA Metrics (30 дней):",
         "🚀 Deployment Frequency: 0.5/день",
         "❌ Change Failure Rate: 20%",
-        # Beyond the brief's sample: the lead time, from the same report as the web.
-        "⏱ Lead Time for Changes: 5 минут",
         "📈 Статистика деплоев:",
         "• Всего: 15",
         "• Успешных: 12",
