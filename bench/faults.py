@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -75,6 +76,11 @@ def wait_ready(base: str, timeout: float = 60) -> float:
 
 
 async def pending_jobs(database_url: str) -> int:
+    """Jobs that are due and not done: pending and due, or running with an expired lease.
+
+    Periodic jobs waiting for their next period are not counted; a job the killed worker
+    held counts once its lease has run out (the worker must then take it over).
+    """
     from sqlalchemy import text
 
     from devops_center.db import make_engine
@@ -82,8 +88,14 @@ async def pending_jobs(database_url: str) -> int:
     engine = make_engine(database_url)
     try:
         async with engine.connect() as conn:
-            sql = "SELECT count(*) FROM jobs WHERE status IN ('pending', 'running')"
-            return int((await conn.execute(text(sql))).scalar_one())
+            sql = (
+                "SELECT kind, status FROM jobs WHERE (status = 'pending' AND run_after <= :now)"
+                " OR (status = 'running' AND locked_until < :now)"
+            )
+            rows = (await conn.execute(text(sql), {"now": datetime.now(UTC)})).all()
+            if rows:
+                print("faults: due jobs:", sorted({f"{k} ({s})" for k, s in rows}))
+            return len(rows)
     finally:
         await engine.dispose()
 
