@@ -9,6 +9,7 @@ for the final moment). Outside an update it uses a short transaction of its own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -75,6 +76,9 @@ def _state_name(state: StateType) -> str | None:
     if isinstance(state, State):
         return state.state
     return state
+
+
+log = logging.getLogger("devops_center.bot.storage")
 
 
 class DatabaseStorage(BaseStorage):
@@ -188,13 +192,32 @@ def cached(storage: BaseStorage) -> BaseStorage:
     return CachedStorage(storage)
 
 
+def _redis_answers(url: str) -> bool:
+    """A quick PING at start-up, so an unreachable Redis means a fallback, not errors."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
 def build_storage(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
     redis_prefix: str = "dcc:fsm",
 ) -> BaseStorage:
-    if settings.redis_url:
+    if settings.redis_url and not _redis_answers(settings.redis_url):
+        log.warning(
+            "REDIS_URL is set but Redis does not answer: dialog state is kept in the "
+            "database instead (restart the bot once Redis is back to use it)"
+        )
+    elif settings.redis_url:
         return CachedStorage(
             RedisStorage.from_url(
                 settings.redis_url,
