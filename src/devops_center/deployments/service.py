@@ -129,7 +129,6 @@ async def record(
             deployment.updated_at = now
             await session.flush()
 
-    await incidents.metrics_changed(session)
     commits_known = await _store_commits(session, deployment, data.commits, head_commit, settings)
     await _after_status(session, deployment, previous_status, created=created)
     if not commits_known and deployment.status in FINAL_STATUSES:
@@ -139,6 +138,9 @@ async def record(
             payload={"deployment_id": deployment.id},
             unique_key=f"{FETCH_COMMITS}:{deployment.id}",
         )
+    # Last, so the shared cache-version row stays locked only until the commit that
+    # follows: concurrent registrations queue on it for as short a time as possible.
+    await incidents.metrics_changed(session)
     return Recorded(deployment, created)
 
 
