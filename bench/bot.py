@@ -8,23 +8,42 @@ the bot's answering ``sendMessage`` arriving there. Prints p50/p95/max per step 
 configuration and checks that exactly N bugs were filed. Exit status 1 when a target
 is missed.
 
-    python bench/bot.py [--users 100] [--db postgresql|sqlite|both]
+    python bench/bot.py [--users 100] [--db postgresql|sqlite|both] [--think SECONDS]
+                        [--profile FILE]
 
 Targets: p95 ≤ 100 ms on PostgreSQL + Redis (the production set-up), p95 ≤ 250 ms on
 SQLite with the dialog state in the database (one writer at a time).
 
-Baseline (2026-11-28, 2 shared cores, load average 2-5): PostgreSQL + Redis p50 682 ms,
-p95 1314 ms (4.5 s bot CPU for 800 replies, ~5.6 ms per update); SQLite p50 1635 ms,
-p95 3068 ms (updates of one process take turns). Both file exactly 100 bugs. The bot is
-CPU-bound in one Python process: 100 updates arriving together queue behind each other.
+By default every user sends its next message the moment the previous reply arrives
+(back to back), which keeps the bot saturated: latency is then the length of the queue
+times the cost of one update. ``--think 2`` lets each user pause 0-4 s before each
+message, as a person reading and typing does.
+
+Measured 2026-11-28 on 2 shared cores (the stand-in server and the 100 users take the
+other core); every run files exactly 100 bugs:
+
+  back to back, first version: PostgreSQL + Redis p95 1314 ms (~5.6 ms of bot CPU per
+    update), SQLite p95 3068 ms.
+  back to back, after keeping aiogram's response models alive, freezing start-up
+    objects out of the garbage collector and a blocking Redis pool (the default pool
+    failed updates with "Too many connections" at 100 users): PostgreSQL + Redis p95
+    480-715 ms (~3.3 ms per update, ~300 updates/s), SQLite p95 1015 ms -> MISSED.
+  --think 2: PostgreSQL + Redis p50 7 ms, p95 19 ms; SQLite p50 8 ms, p95 19 ms -> OK.
+
+Back to back, the p95 target would need under 1 ms of CPU per update in one process;
+the rest of a handled update (parsing, the user lookup, dialog state, the transaction,
+sending the reply) costs about 3 ms here.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import gc
 import json
 import logging
+import random
 import statistics
 import sys
 import tempfile
@@ -40,6 +59,17 @@ TARGET_P95_MS = {"postgresql": 100.0, "sqlite": 250.0}
 WARM_USER = 5_999_999
 
 
+gc_pause: list[float] = []
+_gc_started = [0.0]
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        gc_pause.append(time.perf_counter() - _gc_started[0])
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -48,8 +78,12 @@ def pct(values: list[float], p: float) -> float:
 # ------------------------------------------------------------ child: server + users
 
 
-async def one_user(user: Any, standin: Any, steps: dict[str, list[float]]) -> None:
+async def one_user(
+    user: Any, standin: Any, steps: dict[str, list[float]], think: float = 0.0
+) -> None:
     async def step(push: Any, expect: str) -> Any:
+        if think:  # a person reads the reply and types the next message
+            await asyncio.sleep(random.uniform(0, 2 * think))
         mark = user.mark()
         update_id = await push
         reply = await user.reply(expect, after=mark, timeout=120)
@@ -66,7 +100,7 @@ async def one_user(user: Any, standin: Any, steps: dict[str, list[float]]) -> No
     await step(user.press(summary, "Submit"), "Thank you")
 
 
-async def driver(users: int) -> None:
+async def driver(users: int, think: float) -> None:
     from tests.bot.standin import StandIn, TgUser
 
     standin = StandIn()
@@ -80,7 +114,7 @@ async def driver(users: int) -> None:
     await asyncio.gather(*(p.ask("/start", "Hello", timeout=120) for p in people))
     steps: dict[str, list[float]] = {}
     started = time.perf_counter()
-    await asyncio.gather(*(one_user(p, standin, steps) for p in people))
+    await asyncio.gather(*(one_user(p, standin, steps, think) for p in people))
     elapsed = time.perf_counter() - started
     print(json.dumps({"steps": steps, "elapsed": elapsed}), flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # the bot has stopped
@@ -90,15 +124,17 @@ async def driver(users: int) -> None:
 # --------------------------------------------------------------------- parent: bot
 
 
-async def run(db: str, users: int) -> tuple[dict[str, list[float]], int, float, float]:
+async def run(
+    db: str, users: int, profile: str | None = None, think: float = 0.0
+) -> tuple[dict[str, list[float]], int, float, float]:
     import asyncpg
-    from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+    from aiogram.fsm.storage.base import BaseStorage
     from aiogram.fsm.storage.redis import RedisStorage
     from sqlalchemy import func, select
     from tests.conftest import REDIS_URL, _pg_dsn, make_settings
 
     from devops_center.bot.runner import BotRunner
-    from devops_center.bot.storage import DatabaseStorage
+    from devops_center.bot.storage import DatabaseStorage, redis_storage
     from devops_center.db import make_engine, make_sessionmaker
     from devops_center.migrations import runner as migrations
     from devops_center.support.models import BugLog
@@ -120,6 +156,8 @@ async def run(db: str, users: int) -> tuple[dict[str, list[float]], int, float, 
         "--driver",
         "--users",
         str(users),
+        "--think",
+        str(think),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -137,19 +175,25 @@ async def run(db: str, users: int) -> tuple[dict[str, list[float]], int, float, 
     prefix = f"dcc-bench-fsm-{uuid.uuid4().hex[:8]}"
     storage: BaseStorage
     if db == "postgresql":
-        storage = RedisStorage.from_url(
-            REDIS_URL, key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True)
-        )
+        storage = redis_storage(REDIS_URL, prefix=prefix)
     else:
         storage = DatabaseStorage(sessionmaker)
     runner = BotRunner(settings, sessionmaker, storage=storage, poll_timeout=5)
     stop = asyncio.Event()
+    await runner.startup()  # as run_bot does: setMyCommands, then freezes start-up objects
     poller = asyncio.create_task(runner.poll(stop))
     try:
         child.stdin.write(b"go\n")
+        profiler = cProfile.Profile() if profile else None
+        if profiler is not None:
+            profiler.enable()
+        gc_pause.clear()
         cpu0 = time.process_time()
         result = json.loads(await child.stdout.readline())
         cpu = time.process_time() - cpu0
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{db}")
         await runner.drain_tasks()
         async with sessionmaker() as s:
             bugs = int(await s.scalar(select(func.count()).select_from(BugLog)) or 0) - 1
@@ -174,28 +218,39 @@ async def run(db: str, users: int) -> tuple[dict[str, list[float]], int, float, 
 async def main() -> int:
     parser = argparse.ArgumentParser(description="Load check of the bot's /bug dialog")
     parser.add_argument("--users", type=int, default=100)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="mean pause of a user before each message (default 0: all at once, back to back)",
+    )
     parser.add_argument("--db", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile stats to FILE.<db>")
     parser.add_argument("--driver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    gc.callbacks.append(_gc_timer)
     if args.driver:
-        await driver(args.users)
+        await driver(args.users, args.think)
         return 0
-    print("baseline: postgresql p95 1314 ms, sqlite p95 3068 ms (see the docstring)")
+    print("see the docstring for earlier figures on this machine")
     ok = True
     for db in ["postgresql", "sqlite"] if args.db == "both" else [args.db]:
-        steps, bugs, elapsed, cpu = await run(db, args.users)
+        steps, bugs, elapsed, cpu = await run(db, args.users, args.profile, args.think)
         every = [ms for values in steps.values() for ms in values]
         p50, p95, target = statistics.median(every), pct(every, 95), TARGET_P95_MS[db]
         good = p95 <= target and bugs == args.users
         ok &= good
         state = "Redis" if db == "postgresql" else "database"
-        print(f"== {db} + {state} dialog state, {args.users} users at once")
+        pace = f", pausing {args.think:g} s on average" if args.think else ", back to back"
+        print(f"== {db} + {state} dialog state, {args.users} users at once{pace}")
         for name, values in steps.items():
             p50_step, p95_step = statistics.median(values), pct(values, 95)
             print(f"  {name:<26} p50 {p50_step:5.0f} ms   p95 {p95_step:5.0f} ms")
         print(
-            f"  {len(every)} replies in {elapsed:.1f}s (bot process CPU {cpu:.1f}s); "
+            f"  {len(every)} replies in {elapsed:.1f}s (bot process CPU {cpu:.1f}s, "
+            f"{len(gc_pause)} GC pauses {sum(gc_pause) * 1000:.0f} ms); "
             f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max(every):.0f} ms "
             f"(target p95 ≤ {target:.0f} ms); bugs filed {bugs}/{args.users} "
             f"-> {'OK' if good else 'MISSED'}"

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 
+from devops_center.bot import storage as storage_module
 from devops_center.bot.runner import BotRunner
 from devops_center.bot.storage import DatabaseStorage
 from devops_center.config import Settings
@@ -55,9 +56,7 @@ def settings(
 
 
 async def _redis_storage(prefix: str) -> RedisStorage:
-    storage = RedisStorage.from_url(
-        REDIS_URL, key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True)
-    )
+    storage = storage_module.redis_storage(REDIS_URL, prefix=prefix)
     try:
         await storage.redis.ping()
     except Exception as exc:

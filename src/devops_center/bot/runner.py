@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
@@ -127,6 +128,12 @@ class BotRunner:
     # ---------------------------------------------------------------------- set-up
 
     async def startup(self) -> None:
+        # Everything built so far (modules, routers, models) lives as long as the process:
+        # move it out of the collector's sight, so that the collections caused by handling
+        # updates scan only their own short-lived objects (bench/bot.py: GC pauses were a
+        # sixth of the bot's CPU time before).
+        gc.collect()
+        gc.freeze()
         async with self.sessionmaker() as session:
             admins = [u.telegram_id for u in await users.list_admins(session) if u.telegram_id]
         try:

@@ -206,6 +206,27 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
+REDIS_POOL_SIZE = 20
+
+
+def redis_storage(url: str, *, prefix: str = "dcc:fsm") -> RedisStorage:
+    """aiogram's Redis storage over a *blocking* pool of ``REDIS_POOL_SIZE`` connections.
+
+    redis-py's default pool refuses a command outright ("Too many connections") when
+    more than 100 are in flight, which 100 users talking at once reach; a blocking pool
+    makes the extra commands wait a moment for a free connection instead.
+    """
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    pool = BlockingConnectionPool.from_url(url, max_connections=REDIS_POOL_SIZE, timeout=10)
+    return RedisStorage(
+        Redis(connection_pool=pool),
+        key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True),
+        state_ttl=STATE_TTL,
+        data_ttl=STATE_TTL,
+    )
+
+
 def build_storage(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -218,12 +239,5 @@ def build_storage(
             "database instead (restart the bot once Redis is back to use it)"
         )
     elif settings.redis_url:
-        return CachedStorage(
-            RedisStorage.from_url(
-                settings.redis_url,
-                key_builder=DefaultKeyBuilder(prefix=redis_prefix, with_bot_id=True),
-                state_ttl=STATE_TTL,
-                data_ttl=STATE_TTL,
-            )
-        )
+        return CachedStorage(redis_storage(settings.redis_url, prefix=redis_prefix))
     return DatabaseStorage(sessionmaker)
