@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
 import secrets
+import threading
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -38,6 +40,21 @@ def _dummy_hash() -> str:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+# Argon2 is made to be slow (about 0.4 s of CPU and 64 MiB here with argon2-cffi's
+# defaults). Run on the event loop it stalls every other request of the process for
+# that long, so sign-ins verify in a thread (the C code releases the GIL); one at a time
+# per process, so that many sign-ins at once cost neither N x 64 MiB nor the web's CPU.
+_argon2_slot = threading.Semaphore(1)
+
+
+def _verify_password(stored: str, password: str) -> bool:
+    with _argon2_slot:
+        try:
+            return bool(_hasher.verify(stored, password))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def _sha256(value: str) -> str:
@@ -208,15 +225,13 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     """The user for these credentials, or None. Same work whether or not the user exists."""
     user = await get_by_email(session, email=email) if email else None
     stored = user.password_hash if user is not None and user.password_hash else None
-    try:
-        _hasher.verify(stored or _dummy_hash(), password)
-        ok = stored is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        ok = False
+    dummy = await asyncio.to_thread(_dummy_hash) if stored is None else ""
+    ok = await asyncio.to_thread(_verify_password, stored or dummy, password)
+    ok = ok and stored is not None
     if not ok or user is None or not user.is_active:
         return None
     if _hasher.check_needs_rehash(stored or ""):
-        user.password_hash = hash_password(password)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
     user.last_login_at = utcnow()
     return user
 
