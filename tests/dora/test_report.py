@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.dora import service as dora
 from devops_center.incidents.models import Incident
@@ -243,3 +245,31 @@ async def test_cached_report_is_shared_and_dropped_on_writes(sessionmaker, setti
         after = await dora.cached_report(s, now=NOW + timedelta(seconds=30))
     assert after.open_incidents == 0 and after.time_to_restore.sample_size == 1
     assert dora.report_from_dict(after.as_dict()) == after
+
+
+async def test_the_cache_version_is_written_at_commit_and_only_then(sessionmaker) -> None:
+    from devops_center.incidents import service as incidents
+    from devops_center.outbox import service as outbox
+
+    async def version() -> object:
+        async with sessionmaker() as s:
+            return await outbox.kv_get(s, key=dora.VERSION_KEY)
+
+    before = await version()
+    async with sessionmaker() as s:
+
+        async def failing_request() -> None:
+            async with s.begin():
+                await incidents.metrics_changed(s)
+                raise RuntimeError("the request failed")
+
+        with pytest.raises(RuntimeError):
+            await failing_request()
+        async with s.begin():  # the same session, a later transaction that changes nothing
+            pass
+    assert await version() == before
+    async with sessionmaker() as s, s.begin():
+        await incidents.metrics_changed(s)
+        assert await outbox.kv_get(s, key=dora.VERSION_KEY) == before  # not yet: at COMMIT
+    committed = await version()
+    assert committed not in (None, before)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Executable, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,19 +114,23 @@ async def kv_get(session: AsyncSession, *, key: str) -> Any:
     return row.value
 
 
-async def kv_set(
-    session: AsyncSession, *, key: str, value: Any, ttl: timedelta | None = None
-) -> None:
+def kv_upsert(dialect: str, *, key: str, value: Any, ttl: timedelta | None = None) -> Executable:
+    """The statement that stores ``value`` under ``key`` (insert or replace)."""
     now = utcnow()
     expires = now + ttl if ttl else None
-    dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(KeyValue).values(key=key, value=value, expires_at=expires, updated_at=now)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["key"],
         set_={"value": stmt.excluded.value, "expires_at": expires, "updated_at": now},
     )
-    await session.execute(stmt)
+
+
+async def kv_set(
+    session: AsyncSession, *, key: str, value: Any, ttl: timedelta | None = None
+) -> None:
+    dialect = session.get_bind().dialect.name
+    await session.execute(kv_upsert(dialect, key=key, value=value, ttl=ttl))
 
 
 async def kv_delete(session: AsyncSession, *, key: str) -> None:
@@ -148,6 +152,7 @@ __all__ = [
     "kv_delete",
     "kv_get",
     "kv_set",
+    "kv_upsert",
     "list_jobs",
     "purge_expired_kv",
     "queue_counts",
