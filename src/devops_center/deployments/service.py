@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -437,13 +437,34 @@ _DISTINCT_ENVIRONMENTS = text(
 )
 
 
+NAMES_TTL = timedelta(minutes=10)
+
+
+async def _names(session: AsyncSession) -> dict[str, list[str]]:
+    """Service and environment names, kept in the key-value store until the next write of
+    a deployment (the DORA cache version) or ten minutes: the pickers of every dashboard
+    view then cost one indexed lookup instead of two walks over the deployments index
+    (bench/dora.py: they made /admin/devops slower at 1M deployments than at 10k)."""
+    version = await outbox.kv_get(session, key=incidents.METRICS_VERSION_KEY) or "0"
+    key = f"deployments.names:{version}"[:200]
+    hit = await outbox.kv_get(session, key=key)
+    if isinstance(hit, dict) and isinstance(hit.get("services"), list):
+        return {k: [str(x) for x in hit.get(k) or []] for k in ("services", "environments")}
+    names = {
+        "services": [str(x) for x in (await session.execute(_DISTINCT_SERVICES)).scalars()],
+        "environments": [str(x) for x in (await session.execute(_DISTINCT_ENVIRONMENTS)).scalars()],
+    }
+    await outbox.kv_set(session, key=key, value=names, ttl=NAMES_TTL)
+    return names
+
+
 async def services(session: AsyncSession) -> list[str]:
     """Every service name seen (for pickers)."""
-    return [str(x) for x in (await session.execute(_DISTINCT_SERVICES)).scalars()]
+    return (await _names(session))["services"]
 
 
 async def environments(session: AsyncSession) -> list[str]:
-    return [str(x) for x in (await session.execute(_DISTINCT_ENVIRONMENTS)).scalars()]
+    return (await _names(session))["environments"]
 
 
 # -------------------------------------------------------------------------- webhooks
