@@ -28,6 +28,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from devops_center.i18n import lazy
+
 ROLES = ("employee", "manager", "owner", "superadmin")
 ADMIN_ROLES = ("owner", "superadmin")
 LANGUAGES = ("ru", "en")
@@ -260,9 +262,9 @@ class Settings(BaseSettings):
 
     def github_enabled(self) -> Feature:
         if not self.github_token:
-            return Feature(False, "GITHUB_TOKEN is not set: bugs are kept locally")
+            return Feature(False, lazy("GITHUB_TOKEN is not set: bugs are kept locally"))
         if not self.github_repo:
-            return Feature(False, "GITHUB_REPO is not set (owner/name)")
+            return Feature(False, lazy("GITHUB_REPO is not set (owner/name)"))
         return Feature(True, f"{self.github_repo} via {self.github_api_url}")
 
     def webhooks_enabled(self) -> Feature:

@@ -100,6 +100,21 @@ async def test_off_without_token_says_bugs_are_kept_locally(
     assert "bug reports are kept locally" in page.text
     assert "GITHUB_WEBHOOK_SECRET is not set" in page.text
     assert "Sync issues now" not in page.text
+    assert "(GITHUB_TOKEN is not set: bugs are kept locally)" in page.text
+
+    from sqlalchemy import update
+
+    from devops_center.users.models import User
+
+    async with sessionmaker() as s, s.begin():
+        await s.execute(update(User).where(User.role == "owner").values(language="ru"))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 1)), base_url="http://t"
+    ) as owner:
+        await login(owner, "owner@test.local")
+        russian = await owner.get("/admin/github")
+    assert "(GITHUB_TOKEN не задан: отчёты об ошибках хранятся локально)" in russian.text
+    assert "is not set" not in russian.text
 
 
 @ONLY_SQLITE
@@ -133,3 +148,12 @@ async def test_the_page_in_russian(settings, sessionmaker, people, as_role: Any)
         "Доставок пока нет.",
     ):
         assert text in page.text, text
+
+    from devops_center.outbox.models import WebhookDelivery
+
+    async with sessionmaker() as s, s.begin():
+        s.add(WebhookDelivery(source="github", delivery_id="d-1", event="ping", status="processed"))
+        s.add(WebhookDelivery(source="github", delivery_id="d-2", event="push", status="unhandled"))
+    page = await owner.get("/admin/github")
+    assert ">обработана<" in page.text and ">без обработчика<" in page.text
+    assert ">processed<" not in page.text and ">unhandled<" not in page.text
