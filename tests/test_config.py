@@ -76,3 +76,11 @@ def test_toml_errors_are_one_line(tmp_path: Path) -> None:
         get_settings(config_file=toml)
     with pytest.raises(ConfigError, match="does not exist"):
         get_settings(config_file=tmp_path / "missing.toml")
+
+
+def test_an_empty_dcc_config_means_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no dcc.toml here
+    monkeypatch.setenv("DCC_CONFIG", "")
+    s = get_settings()
+    assert s.config_file is None
+    assert s.checks == []

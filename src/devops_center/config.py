@@ -227,7 +227,9 @@ class Settings(BaseSettings):
     def _empty_str(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("telegram_chat_id", "cookie_secure", "upload_dir", mode="before")
+    @field_validator(
+        "telegram_chat_id", "cookie_secure", "upload_dir", "config_file", mode="before"
+    )
     @classmethod
     def _empty_opt(cls, value: Any) -> Any:
         return None if value == "" else value
