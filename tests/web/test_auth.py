@@ -120,6 +120,17 @@ async def test_protected_page_redirects_with_next(client: httpx.AsyncClient) -> 
     assert response.headers["location"] == "/login?next=%2Fsupport%3Fx%3D1"
 
 
+async def test_an_in_page_request_without_a_session_sends_the_page_to_login(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        "/admin/status/panel",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://t/admin/devops?days=7"},
+    )
+    assert response.status_code == 200 and response.text == ""
+    assert response.headers["HX-Redirect"] == "/login?next=%2Fadmin%2Fdevops%3Fdays%3D7"
+
+
 async def test_deactivated_user_loses_session(
     client: httpx.AsyncClient, people: dict[str, Any], sessionmaker: Any
 ) -> None:
