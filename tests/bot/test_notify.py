@@ -166,3 +166,46 @@ async def test_fetch_photo_refuses_a_file_that_is_not_an_image(
     assert job.status == "failed" and "must be a PNG, JPEG or WebP" in (job.last_error or "")
     assert stored.screenshot_key is None
     assert not settings.uploads_path.exists() or not any(settings.uploads_path.iterdir())
+
+
+async def test_a_photo_stored_after_the_issue_is_commented_on_the_issue_once(
+    db_url, tmp_path, sessionmaker, standin: StandIn
+) -> None:
+    from tests.bot.test_bug_dialog import png_bytes
+    from tests.conftest import make_settings
+    from tests.github.standin import StandIn as GithubStandIn
+
+    github = GithubStandIn().start()
+    try:
+        settings = make_settings(
+            db_url,
+            tmp_path,
+            telegram_bot_token=standin.token,
+            telegram_api_url=standin.url,
+            github_token="test-token",
+            github_repo=github.repo,
+            github_api_url=github.url,
+            base_url="https://dcc.example.org",
+        )
+        _user, bug = await _reporter_with_bug(sessionmaker)
+        standin.files["shot-9"] = png_bytes()
+        async with sessionmaker() as s, s.begin():  # as the bot's Submit does
+            await outbox.enqueue(
+                s, kind="telegram.fetch_photo", payload={"bug_id": bug.id, "file_id": "shot-9"}
+            )
+        # The issue job runs first: the issue is opened without the screenshot.
+        assert await worker.drain(settings, sessionmaker, kinds=["github.create_issue"]) == 1
+        assert "Screenshot" not in github.issues[1]["body"]
+        await worker.drain(settings, sessionmaker, kinds=["telegram.fetch_photo"])
+        assert await worker.drain(settings, sessionmaker, kinds=["github.add_screenshot"]) == 1
+        link = f"https://dcc.example.org/support/bugs/{bug.id}/screenshot"
+        assert [link in c["body"] for c in github.comments[1]] == [True]
+        # A repeated run (say the worker died before recording success) adds nothing.
+        async with sessionmaker() as s, s.begin():
+            await s.execute(
+                update(Job).where(Job.kind == "github.add_screenshot").values(status="pending")
+            )
+        await worker.drain(settings, sessionmaker, kinds=["github.add_screenshot"])
+        assert len(github.comments[1]) == 1
+    finally:
+        github.stop()

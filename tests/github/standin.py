@@ -50,6 +50,7 @@ class StandIn:
         self.login = login
         self.lock = threading.Lock()
         self.issues: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
         self.labels: set[str] = set()
         self.calls: list[tuple[str, str]] = []
         self.version = 0  # bumped on every change: the listing's ETag
@@ -197,6 +198,8 @@ class StandIn:
                     self._create_issue(body)
                 elif path == repo_prefix + "/issues" and method == "GET":
                     self._list(query)
+                elif path.startswith(repo_prefix + "/issues/") and path.endswith("/comments"):
+                    self._comments(method, int(path.split("/")[-2]), body)
                 elif path.startswith(repo_prefix + "/issues/") and method == "GET":
                     number = int(path.rsplit("/", 1)[1])
                     with standin.lock:
@@ -227,6 +230,28 @@ class StandIn:
                             self._send(201, {"name": name, "color": body.get("color")})
                     else:
                         self._send(404, {"message": "Not Found"})
+
+            def _comments(self, method: str, number: int, body: Any) -> None:
+                with standin.lock:
+                    if number not in standin.issues:
+                        self._send(404, {"message": "Not Found"})
+                        return
+                    comments = standin.comments.setdefault(number, [])
+                    if method == "GET":
+                        self._send(200, list(comments))
+                        return
+                    if method != "POST" or not isinstance(body, dict) or not body.get("body"):
+                        self._send(422, VALIDATION_FAILED)
+                        return
+                    comment = {
+                        "id": 1000 + sum(len(c) for c in standin.comments.values()),
+                        "body": str(body["body"]),
+                        "user": {"login": standin.login},
+                        "created_at": _now(),
+                    }
+                    comments.append(comment)
+                    standin.version += 1
+                self._send(201, comment)
 
             def _create_issue(self, body: Any) -> None:
                 if not isinstance(body, dict) or not body.get("title"):

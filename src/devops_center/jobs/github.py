@@ -76,7 +76,14 @@ JOB_CREATE_ISSUE = "github.create_issue"
 JOB_PROCESS_DELIVERY = "github.process_delivery"
 JOB_SYNC_ISSUES = "github.sync_issues"
 JOB_PURGE_DELIVERIES = "github.purge_deliveries"
-JOB_KINDS = (JOB_CREATE_ISSUE, JOB_PROCESS_DELIVERY, JOB_SYNC_ISSUES, JOB_PURGE_DELIVERIES)
+JOB_ADD_SCREENSHOT = "github.add_screenshot"
+JOB_KINDS = (
+    JOB_CREATE_ISSUE,
+    JOB_PROCESS_DELIVERY,
+    JOB_SYNC_ISSUES,
+    JOB_PURGE_DELIVERIES,
+    JOB_ADD_SCREENSHOT,
+)
 
 SOURCE = "github"
 # Delivery statuses: received (queued) → processed | unhandled | ignored | failed
@@ -294,6 +301,53 @@ async def create_issue(ctx: JobContext, payload: dict[str, Any]) -> None:
         bug = await support.get_bug(session, bug_id=bug_id)
         if bug.github_issue_number == data.number:  # (a webhook may have linked it first)
             await _tell_reporter(session, bug)
+            if view.screenshot_url is None:  # the bot's photo arrived while we were at it
+                await screenshot_arrived(session, bug)
+
+
+def screenshot_marker(bug_id: int) -> str:
+    return f"<!-- dcc-bug-screenshot:{bug_id} -->"
+
+
+async def screenshot_arrived(session: AsyncSession, bug: BugLog) -> None:
+    """A screenshot was stored after the bug's issue was opened without it (a photo sent
+    to the bot is downloaded by the worker, maybe after the issue job ran): add it to the
+    issue as a comment. Called with the bug row locked, so that of this and the issue
+    job, whichever commits second sees the other's change."""
+    if bug.github_issue_number is not None and bug.screenshot_url:
+        await outbox.enqueue(
+            session,
+            kind=JOB_ADD_SCREENSHOT,
+            payload={"bug_id": bug.id},
+            unique_key=f"{JOB_ADD_SCREENSHOT}:{bug.id}",
+        )
+
+
+@job(JOB_ADD_SCREENSHOT)
+async def add_screenshot(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Comment the screenshot's link on the bug's issue, once (the comment carries a
+    marker that a repeated run finds first)."""
+    settings = ctx.settings
+    bug_id = int(payload["bug_id"])
+    async with ctx.sessionmaker() as session:
+        bug = await session.get(BugLog, bug_id)
+        if bug is None or bug.github_issue_number is None or not bug.screenshot_url:
+            return
+        if not settings.github_enabled().enabled:
+            return
+        view = await _bug_view(session, settings, bug)
+        number = bug.github_issue_number
+        known = await _kv_many(session, [PAUSE_KEY])
+    _check_pause(known.get(PAUSE_KEY))
+    tag = screenshot_marker(bug_id)
+    try:
+        async with _client(settings) as gh:
+            comments = await gh.issue_comments(number)
+            if any(tag in str(c.get("body") or "") for c in comments):
+                return
+            await gh.create_comment(number, body=f"**Screenshot:** {view.screenshot_url}\n\n{tag}")
+    except (GithubRetryable, GithubPermanent) as exc:
+        raise await _failed(ctx, exc) from exc
 
 
 async def _tell_reporter(session: AsyncSession, bug: BugLog) -> None:

@@ -15,6 +15,7 @@ from devops_center.integrations.telegram.client import (
     TelegramError,
     TelegramRetryAfter,
 )
+from devops_center.jobs import github as github_jobs
 from devops_center.jobs.notify import client_for
 from devops_center.jobs.registry import JobContext, PermanentFailure, RetryLater, job
 from devops_center.support.models import BugLog
@@ -60,3 +61,4 @@ async def fetch_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
             return
         bug.screenshot_key = name
         bug.screenshot_url = f"/support/bugs/{bug.id}/screenshot"
+        await github_jobs.screenshot_arrived(session, bug)

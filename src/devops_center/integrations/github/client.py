@@ -299,6 +299,19 @@ class GithubClient:
             raise GithubPermanent("GitHub created an issue but did not return its number")
         return data
 
+    async def issue_comments(self, number: int) -> list[dict[str, Any]]:
+        response = await self.request(
+            "GET", f"/repos/{self.repo}/issues/{number}/comments", params={"per_page": 100}
+        )
+        return await self._paginate(response)
+
+    async def create_comment(self, number: int, *, body: str) -> dict[str, Any]:
+        response = await self.request(
+            "POST", f"/repos/{self.repo}/issues/{number}/comments", json={"body": body}
+        )
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
     async def get_issue(self, number: int) -> dict[str, Any] | None:
         """One issue, or None when it is gone (404/410: deleted or transferred)."""
         try:
