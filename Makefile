@@ -46,7 +46,8 @@ test: lint pytest
 
 ## make bench: the benchmarks (long)
 bench: $(VENV)/.installed-dev
-	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@failed=""; for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || failed="$$failed $$f"; done; \
+	if [ -n "$$failed" ]; then echo "== targets missed in:$$failed"; exit 1; fi
 
 ## make fuzz: long fuzzing runs
 fuzz: $(VENV)/.installed-dev
