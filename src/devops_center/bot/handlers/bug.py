@@ -203,21 +203,33 @@ async def text_step_wrong_type(message: Message, state: FSMContext, lang: str) -
 # -------------------------------------------------------------------- screenshot
 
 
+async def _take_image(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    *,
+    file_id: str,
+    size: int | None,
+) -> None:
+    """Keep the image for the report (the worker downloads it), unless it is too large."""
+    if size is not None and size > settings.max_upload_bytes:
+        problem = gettext(
+            lang,
+            "This photo is larger than %(mb)s MB. Send a smaller one or press Skip.",
+            mb=f"{settings.max_upload_mb:g}",
+        )
+        await _ask(message, state, "screenshot", lang, problem)
+        return
+    await state.update_data(photo=file_id)
+    await _next(message, state, "screenshot", lang)
+
+
 @router.message(StateFilter(BugDialog.screenshot), F.photo)
 async def photo_step(message: Message, state: FSMContext, lang: str, settings: Settings) -> None:
     assert message.photo is not None
     best = max(message.photo, key=lambda p: p.width * p.height)
-    if best.file_size is not None and best.file_size > settings.max_upload_bytes:
-        await _ask(
-            message,
-            state,
-            "screenshot",
-            lang,
-            gettext(lang, "This photo is larger than 5 MB. Send a smaller one or press Skip."),
-        )
-        return
-    await state.update_data(photo=best.file_id)
-    await _next(message, state, "screenshot", lang)
+    await _take_image(message, state, lang, settings, file_id=best.file_id, size=best.file_size)
 
 
 @router.message(StateFilter(BugDialog.screenshot), F.document)
@@ -227,17 +239,7 @@ async def document_step(message: Message, state: FSMContext, lang: str, settings
     if not (doc.mime_type or "").startswith("image/"):
         await _ask(message, state, "screenshot", lang, gettext(lang, "This file is not an image."))
         return
-    if doc.file_size is not None and doc.file_size > settings.max_upload_bytes:
-        await _ask(
-            message,
-            state,
-            "screenshot",
-            lang,
-            gettext(lang, "This photo is larger than 5 MB. Send a smaller one or press Skip."),
-        )
-        return
-    await state.update_data(photo=doc.file_id)
-    await _next(message, state, "screenshot", lang)
+    await _take_image(message, state, lang, settings, file_id=doc.file_id, size=doc.file_size)
 
 
 @router.message(StateFilter(BugDialog.screenshot), F.text.lower().in_({"skip", "/skip"}))
