@@ -255,19 +255,6 @@ BUG_TITLES = [
     ("Не приходит код подтверждения", "Confirmation code never arrives"),
 ]
 
-COMMIT_MESSAGES = [
-    "fix: close shift on slow networks",
-    "feat: weekly schedule export",
-    "chore: bump dependencies",
-    "fix: payout rounding",
-    "feat: swap shifts between colleagues",
-    "refactor: notification service",
-    "fix: timezone of shift start",
-    "feat: manager dashboard filters",
-    "perf: cache schedule queries",
-    "fix: bot /start for new users",
-]
-
 
 async def _already_loaded(session: AsyncSession) -> bool:
     count = await session.scalar(select(func.count()).select_from(User))
