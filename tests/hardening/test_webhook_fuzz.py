@@ -84,6 +84,11 @@ def telegram_requests(secrets: list[str]) -> st.SearchStrategy[tuple[bytes, str]
     return st.tuples(_bodies(TELEGRAM_BODIES), st.sampled_from(secrets))
 
 
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+
+
 def _header_safe(value: str) -> str:
     """What an HTTP client can send at all: printable ASCII, no leading/trailing blanks."""
     return "".join(c for c in value if 32 < ord(c) < 127 or c == " ").strip()
@@ -95,12 +100,7 @@ def _fuzz_github(base_url: str, signatures: list[str]) -> tuple[int, list[str]]:
     with httpx.Client(base_url=base_url, timeout=30) as c:
 
         @seed(20261128)
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
+        @FUZZ_SETTINGS
         @given(github_requests(signatures))
         def run(req: tuple[bytes, str, str, str]) -> None:
             nonlocal accepted
@@ -136,12 +136,7 @@ def _fuzz_telegram(base_url: str, secrets: list[str]) -> list[str]:
     with httpx.Client(base_url=base_url, timeout=30) as c:
 
         @seed(20261128)
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
+        @FUZZ_SETTINGS
         @given(telegram_requests(secrets))
         def run(req: tuple[bytes, str]) -> None:
             body, secret = req
