@@ -308,40 +308,46 @@ async def list_commits(session: AsyncSession, *, deployment_id: int) -> list[Dep
     return list((await session.execute(stmt)).scalars())
 
 
+async def _successful_beside(
+    session: AsyncSession, deployment: Deployment, *, after: bool
+) -> Deployment | None:
+    """The nearest successful deployment of the same service and environment, before or
+    after this one (by ``started_at``)."""
+    when = (
+        Deployment.started_at > deployment.started_at
+        if after
+        else Deployment.started_at < deployment.started_at
+    )
+    order = (
+        (Deployment.started_at, Deployment.id)
+        if after
+        else (Deployment.started_at.desc(), Deployment.id.desc())
+    )
+    stmt = (
+        select(Deployment)
+        .where(
+            Deployment.service == deployment.service,
+            Deployment.environment == deployment.environment,
+            Deployment.status == "success",
+            when,
+            Deployment.id != deployment.id,
+        )
+        .order_by(*order)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def previous_successful(
     session: AsyncSession, *, deployment: Deployment
 ) -> Deployment | None:
     """The last successful deployment of the same service and environment before this one."""
-    stmt = (
-        select(Deployment)
-        .where(
-            Deployment.service == deployment.service,
-            Deployment.environment == deployment.environment,
-            Deployment.status == "success",
-            Deployment.started_at < deployment.started_at,
-            Deployment.id != deployment.id,
-        )
-        .order_by(Deployment.started_at.desc(), Deployment.id.desc())
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await _successful_beside(session, deployment, after=False)
 
 
 async def next_successful(session: AsyncSession, *, deployment: Deployment) -> Deployment | None:
     """The first successful deployment of the same service and environment after this one."""
-    stmt = (
-        select(Deployment)
-        .where(
-            Deployment.service == deployment.service,
-            Deployment.environment == deployment.environment,
-            Deployment.status == "success",
-            Deployment.started_at > deployment.started_at,
-            Deployment.id != deployment.id,
-        )
-        .order_by(Deployment.started_at, Deployment.id)
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await _successful_beside(session, deployment, after=True)
 
 
 @dataclass(frozen=True)
