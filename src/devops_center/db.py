@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -73,6 +75,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+PING_IDLE_AFTER = 10.0  # seconds a pooled connection may rest before it is pinged
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use, but only after it rested a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, which on asyncpg is three
+    round trips (BEGIN, an empty query, ROLLBACK) before every request's own work —
+    half of the bot's database round trips under load (``bench/bot.py``). A connection
+    that finished a query moments ago is alive; one that rested ``PING_IDLE_AFTER``
+    seconds (the database may have restarted, a proxy may have dropped it) is pinged,
+    and a dead one is replaced by the pool before anyone sees it (the checkout event's
+    ``DisconnectionError`` contract). A connection that dies within the window fails
+    that one request; the pool is then invalidated as a whole and reconnects.
+    """
+    dialect = engine.dialect
+
+    def rested(dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info["dcc_rest_from"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("dcc_rest_from")
+        if since is not None and time.monotonic() - since < PING_IDLE_AFTER:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError(str(exc)) from exc
+            raise
+
+    event.listen(engine.sync_engine, "connect", rested)
+    event.listen(engine.sync_engine, "checkin", rested)
+    event.listen(engine.sync_engine, "checkout", checkout)
+
+
 def make_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     url = make_url(database_url)
@@ -82,14 +120,15 @@ def make_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -
         engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _ping_when_idle(engine)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -9,6 +9,7 @@ for the final moment). Outside an update it uses a short transaction of its own.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -51,12 +52,22 @@ class UpdateBuffer:
     cached: dict[tuple[int, StorageKey], tuple[BaseStorage, _Cached]] = field(default_factory=dict)
 
     async def flush_after_commit(self) -> None:
-        """Write what a :class:`CachedStorage` buffered (Redis), once the update committed."""
+        """Write what a :class:`CachedStorage` buffered (Redis), once the update committed.
+
+        On Redis the state and the data of a dialog go in one MULTI/EXEC round trip, so
+        they change together.
+        """
         for (_id, key), (inner, entry) in self.cached.items():
-            if entry.dirty_state:
-                await inner.set_state(key, entry.state)
-            if entry.dirty_data:
-                await inner.set_data(key, entry.data)
+            if not (entry.dirty_state or entry.dirty_data):
+                continue
+            if isinstance(inner, RedisStorage):
+                async with inner.redis.pipeline(transaction=True) as pipe:
+                    queued = copy.copy(inner)  # aiogram's own encoding, on the pipeline
+                    queued.redis = pipe
+                    await _write(queued, key, entry)
+                    await pipe.execute()
+            else:
+                await _write(inner, key, entry)
         self.cached.clear()
 
     async def flush(self) -> None:
@@ -67,6 +78,39 @@ class UpdateBuffer:
             else:
                 await outbox.kv_set(self.session, key=name, value=row, ttl=STATE_TTL)
         self.dirty.clear()
+
+
+async def _write(storage: BaseStorage, key: StorageKey, entry: _Cached) -> None:
+    if entry.dirty_state:
+        await storage.set_state(key, entry.state)
+    if entry.dirty_data:
+        await storage.set_data(key, entry.data)
+
+
+async def _read(storage: BaseStorage, key: StorageKey, entry: _Cached) -> None:
+    """Fill in what ``entry`` does not hold yet (on Redis state and data in one round trip).
+
+    A part the update already set is kept: it is newer than what is stored.
+    """
+    state: str | None
+    data: dict[str, Any]
+    if isinstance(storage, RedisStorage):
+        build = storage.key_builder.build
+        raw_state, raw_data = await storage.redis.mget(build(key, "state"), build(key, "data"))
+        if isinstance(raw_state, bytes):
+            raw_state = raw_state.decode("utf-8")
+        if isinstance(raw_data, bytes):
+            raw_data = raw_data.decode("utf-8")
+        state = raw_state if isinstance(raw_state, str) else None
+        loaded = storage.json_loads(raw_data) if isinstance(raw_data, str) else {}
+        data = dict(loaded) if isinstance(loaded, dict) else {}
+    else:
+        state = None if entry.has_state else await storage.get_state(key)
+        data = {} if entry.has_data else dict(await storage.get_data(key))
+    if not entry.has_state:
+        entry.state, entry.has_state = state, True
+    if not entry.has_data:
+        entry.data, entry.has_data = data, True
 
 
 CURRENT: ContextVar[UpdateBuffer | None] = ContextVar("dcc_bot_update_buffer", default=None)
@@ -135,8 +179,9 @@ class DatabaseStorage(BaseStorage):
 class CachedStorage(BaseStorage):
     """Another storage (Redis) seen through a per-update cache.
 
-    Within an update, each key is read at most once and written once, after the update's
-    transaction committed (a rolled-back update leaves the dialog where it was).
+    Within an update, each dialog is read at most once (state and data together) and
+    written once, after the update's transaction committed (a rolled-back update leaves
+    the dialog where it was).
     """
 
     def __init__(self, inner: BaseStorage) -> None:
@@ -163,7 +208,7 @@ class CachedStorage(BaseStorage):
         if entry is None:
             return await self.inner.get_state(key)
         if not entry.has_state:
-            entry.state, entry.has_state = await self.inner.get_state(key), True
+            await _read(self.inner, key, entry)
         return entry.state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -178,7 +223,7 @@ class CachedStorage(BaseStorage):
         if entry is None:
             return await self.inner.get_data(key)
         if not entry.has_data:
-            entry.data, entry.has_data = dict(await self.inner.get_data(key)), True
+            await _read(self.inner, key, entry)
         return dict(entry.data)
 
     async def close(self) -> None:
