@@ -76,6 +76,7 @@ class StandIn:
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     url: str = ""
     queued_at: dict[int, float] = field(default_factory=dict)
+    latency: float = 0.0  # seconds of network round trip added to every method but getUpdates
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
@@ -123,16 +124,20 @@ class StandIn:
         params = await self._params(request)
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if self.latency:  # the request travels to Telegram ...
+            await asyncio.sleep(self.latency / 2)
         call = Call(method, params, time.perf_counter())
         failure = self.failures.get(method)
         if failure:
             status, body = failure.pop(0)
             call.result = body
-            await self._record(call)
-            return web.json_response(body, status=status)
-        call.result = self._result(method, params)
+        else:
+            status, call.result = 200, self._result(method, params)
+            body = {"ok": True, "result": call.result}
         await self._record(call)
-        return web.json_response({"ok": True, "result": call.result})
+        if self.latency:  # ... and the answer travels back
+            await asyncio.sleep(self.latency / 2)
+        return web.json_response(body, status=status)
 
     async def _record(self, call: Call) -> None:
         call.index = len(self.calls)

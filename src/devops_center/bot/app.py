@@ -15,7 +15,7 @@ from aiogram.types import BotCommand, LinkPreviewOptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.bot.handlers import routers
-from devops_center.bot.middlewares.session import SessionMiddleware
+from devops_center.bot.middlewares.session import CommitBeforeSending, SessionMiddleware
 from devops_center.bot.storage import build_storage, cached
 from devops_center.config import Settings
 from devops_center.i18n import SUPPORTED, gettext, lazy
@@ -61,6 +61,7 @@ def build_bot(settings: Settings) -> Bot:
     """A Bot whose every request goes to ``TELEGRAM_API_URL`` (Telegram or a local server)."""
     assert settings.telegram_bot_token is not None
     session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(CommitBeforeSending())
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         session=session,

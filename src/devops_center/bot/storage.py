@@ -9,6 +9,7 @@ for the final moment). Outside an update it uses a short transaction of its own.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Mapping
@@ -44,18 +45,42 @@ class _Cached:
 
 @dataclass
 class UpdateBuffer:
-    """The state read or written while one update is handled."""
+    """The database session and the dialog state of the update being handled.
+
+    :meth:`commit` is the update's commit point; it runs at the end of the update and
+    before every Bot API call the handler makes (``CommitBeforeSending``), so the user is
+    told only what is stored, and no database transaction, connection or SQLite turn is
+    held while Telegram answers.
+    """
 
     session: AsyncSession
+    turn: asyncio.Lock | None = None  # SQLite: the updates of this process take turns
+    holding: bool = False
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
     cached: dict[tuple[int, StorageKey], tuple[BaseStorage, _Cached]] = field(default_factory=dict)
+
+    async def take_turn(self) -> None:
+        if self.turn is not None and not self.holding:
+            await self.turn.acquire()
+            self.holding = True
+
+    def give_turn(self) -> None:
+        if self.turn is not None and self.holding:
+            self.turn.release()
+            self.holding = False
+
+    async def commit(self) -> None:
+        """Store what the update did so far: database first, then the Redis dialog state."""
+        await self.flush()
+        await self.session.commit()
+        await self.flush_after_commit()
 
     async def flush_after_commit(self) -> None:
         """Write what a :class:`CachedStorage` buffered (Redis), once the update committed.
 
         On Redis the state and the data of a dialog go in one MULTI/EXEC round trip, so
-        they change together.
+        they change together. The values stay cached for the rest of the update.
         """
         for (_id, key), (inner, entry) in self.cached.items():
             if not (entry.dirty_state or entry.dirty_data):
@@ -68,7 +93,7 @@ class UpdateBuffer:
                     await pipe.execute()
             else:
                 await _write(inner, key, entry)
-        self.cached.clear()
+            entry.dirty_state = entry.dirty_data = False
 
     async def flush(self) -> None:
         for name in sorted(self.dirty):

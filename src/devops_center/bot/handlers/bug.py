@@ -85,8 +85,8 @@ async def _ask(message: Message, state: FSMContext, step: str, lang: str, error:
     text = gettext(lang, PROMPTS[step])
     if error:
         text = f"⚠️ {error}\n\n{text}"
+    await state.set_state(getattr(BugDialog, step))  # stored with the prompt (one commit)
     await message.answer(text, reply_markup=_step_markup(step, lang, str(data.get("nonce", ""))))
-    await state.set_state(getattr(BugDialog, step))
 
 
 def summary(data: dict[str, Any], lang: str) -> str:
@@ -116,8 +116,8 @@ async def _confirm(message: Message, state: FSMContext, lang: str) -> None:
         ]
     )
     await state.update_data(editing=False)
-    await message.answer(summary(data, lang), reply_markup=markup)
     await state.set_state(BugDialog.confirm)
+    await message.answer(summary(data, lang), reply_markup=markup)
 
 
 async def _next(message: Message, state: FSMContext, step: str, lang: str) -> None:
@@ -257,10 +257,10 @@ async def screenshot_wrong(message: Message, state: FSMContext, lang: str) -> No
 
 @router.callback_query(StateFilter(BugDialog.screenshot), F.data.startswith("bug:skip:"))
 async def skip_button(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
-    await callback.answer()
     if isinstance(callback.message, Message):
         await state.update_data(photo=None)
         await _next(callback.message, state, "screenshot", lang)
+    await callback.answer()  # after the reply: the user sees the next step one round trip sooner
 
 
 # ---------------------------------------------------------------------- priority
@@ -268,12 +268,11 @@ async def skip_button(callback: CallbackQuery, state: FSMContext, lang: str) -> 
 
 @router.callback_query(StateFilter(BugDialog.priority), F.data.startswith("bug:p:"))
 async def priority_button(callback: CallbackQuery, state: FSMContext, lang: str) -> None:
-    await callback.answer()
     priority = (callback.data or "").split(":")[2]
-    if priority not in PRIORITIES or not isinstance(callback.message, Message):
-        return
-    await state.update_data(priority=priority)
-    await _confirm(callback.message, state, lang)
+    if priority in PRIORITIES and isinstance(callback.message, Message):
+        await state.update_data(priority=priority)
+        await _confirm(callback.message, state, lang)
+    await callback.answer()
 
 
 @router.message(StateFilter(BugDialog.priority), ~F.text.startswith("/"))
@@ -389,8 +388,7 @@ async def submit(
             unique_key=f"{JOB_FETCH_PHOTO}:{bug.id}",
         )
     await state.clear()
-    await callback.answer()
-    await message.edit_reply_markup(reply_markup=None)
+    # The bug and the closed dialog are committed before this reply (CommitBeforeSending).
     await message.answer(
         gettext(
             lang,
@@ -399,3 +397,5 @@ async def submit(
             id=bug.id,
         )
     )
+    await callback.answer()
+    await message.edit_reply_markup(reply_markup=None)
