@@ -54,3 +54,22 @@ def test_split_text_keeps_parts_under_the_limit() -> None:
     )
     assert split_text("x" * 5000, 4096) == ["x" * 4096, "x" * 904]
     assert split_text("") == [""]
+
+
+def test_system_lines_say_why_a_system_is_not_counted_online() -> None:
+    from types import SimpleNamespace
+
+    systems = [
+        SimpleNamespace(name="web", state="up", response_ms=5.0),
+        SimpleNamespace(name="bot", state="unknown", response_ms=None),
+        SimpleNamespace(name="api", state="pending", response_ms=None),
+    ]
+    en = digest.render_systems(systems, "en")
+    assert en == [
+        "🖥 System status: 1 of 3 online",
+        "🟢 web · 5 ms",
+        "⚪ bot · not checked yet",
+        "🟡 api · pending",
+    ]
+    ru = digest.render_systems(systems, "ru")
+    assert ru[2:] == ["⚪ bot · ещё не проверено", "🟡 api · проверяется"]

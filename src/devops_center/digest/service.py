@@ -21,7 +21,7 @@ from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
 from devops_center.dora import service as dora
-from devops_center.i18n import format_ago, gettext
+from devops_center.i18n import format_ago, gettext, lazy
 from devops_center.integrations.github import mirror as github_mirror
 from devops_center.kpis import service as kpis
 from devops_center.status import service as status_service
@@ -35,6 +35,12 @@ STATE_ICONS = {
     "maintenance": "🛠",
     "unknown": "⚪",
     "not_configured": "⚫",
+}
+STATE_WORDS = {  # said beside a system that is neither up nor down
+    "pending": lazy("Pending"),
+    "maintenance": lazy("Maintenance"),
+    "unknown": lazy("not checked yet"),
+    "not_configured": lazy("Not configured"),
 }
 
 
@@ -169,7 +175,9 @@ def render_systems(systems: Sequence[CheckLike], lang: str) -> list[str]:
     lines = [head]
     for s in systems:
         ms = f" · {int(s.response_ms)} ms" if s.response_ms is not None else ""
-        lines.append(f"{STATE_ICONS.get(s.state, '⚪')} {html.escape(s.name)}{ms}")
+        word = STATE_WORDS.get(s.state)
+        said = f" · {gettext(lang, word).lower()}" if word else ""
+        lines.append(f"{STATE_ICONS.get(s.state, '⚪')} {html.escape(s.name)}{ms}{said}")
     return lines
 
 
