@@ -276,7 +276,7 @@ class Settings(BaseSettings):
 
     def telegram_enabled(self) -> Feature:
         if not self.telegram_bot_token:
-            return Feature(False, "TELEGRAM_BOT_TOKEN is not set: the bot is off")
+            return Feature(False, lazy("TELEGRAM_BOT_TOKEN is not set: the bot is off"))
         mode = "webhook" if self.telegram_webhook_url else "long polling"
         return Feature(True, f"{mode} via {self.telegram_api_url}")
 

@@ -82,6 +82,9 @@ async def test_russian_panel(
         response = await owner.get("/admin/status/panel")
     assert "Доступность за 24 ч" in response.text
     assert "Работает" in response.text and "Не работает" in response.text
+    # the test settings have no bot token: the reason is said in Russian too
+    assert "TELEGRAM_BOT_TOKEN не задан: бот выключен" in response.text
+    assert "the bot is off" not in (await owner.get("/admin/status")).text
 
 
 async def test_only_admins(client: httpx.AsyncClient, as_role: Any) -> None:
