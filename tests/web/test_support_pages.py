@@ -417,6 +417,12 @@ async def test_admin_faq_crud_and_categories(
         },
     )
     assert edited.status_code == 303
+    refused = await owner.post(
+        f"/admin/faq/{entry_id}",
+        data={"csrftoken": token, "category": "Shifts", "question": "", "answer": "Kept as typed"},
+    )
+    assert refused.status_code == 422 and "This field is required" in refused.text
+    assert "Kept as typed" in refused.text and f'action="/admin/faq/{entry_id}"' in refused.text
     found = await employee.get("/support/faq", params={"q": "location"})
     assert "How do I start a shift?" in found.text  # the search index follows edits
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from devops_center.errors import Invalid
 from devops_center.i18n import SUPPORTED, gettext
@@ -15,7 +16,6 @@ from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
 
-Text = Annotated[str, Form(max_length=20_000)]
 Short = Annotated[str, Form(max_length=2_000)]
 
 
@@ -80,50 +80,64 @@ async def faq_new(
     return _edit_page(request, values, categories=await _categories(session))
 
 
-def _input(
-    category: str, question: str, answer: str, language: str, order: str
-) -> support.FaqInput:
-    order_index = int(order) if order.strip().lstrip("-").isdigit() and len(order) < 9 else None
-    return support.FaqInput(
-        category=category,
-        question=question,
-        answer=answer,
-        language=language,
-        order_index=order_index,
-    )
+class FaqForm(BaseModel):
+    """The entry form as posted; kept as typed, so a refused form is shown again as is."""
+
+    category: str = Field("", max_length=2_000)
+    question: str = Field("", max_length=2_000)
+    answer: str = Field("", max_length=20_000)
+    language: str = Field("", max_length=5)
+    order_index: str = Field("", max_length=12)
+
+    def data(self) -> support.FaqInput:
+        order = self.order_index.strip()
+        return support.FaqInput(
+            category=self.category,
+            question=self.question,
+            answer=self.answer,
+            language=self.language,
+            order_index=int(order) if order.lstrip("-").isdigit() and len(order) < 9 else None,
+        )
+
+
+FaqFormDep = Annotated[FaqForm, Form()]
+
+
+async def _save(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    lang: str,
+    form: FaqForm,
+    *,
+    faq_id: int | None = None,
+) -> Response:
+    """Create (``faq_id`` None) or update an entry; a refused form comes back with errors."""
+    try:
+        if faq_id is None:
+            entry = await support.create_faq(session, data=form.data(), actor_id=admin.id)
+        else:
+            entry = await support.update_faq(
+                session, faq_id=faq_id, data=form.data(), actor_id=admin.id
+            )
+    except Invalid as exc:
+        errors = {k: gettext(lang, v) for k, v in exc.fields.items()}
+        return _edit_page(
+            request,
+            form.model_dump(),
+            errors,
+            entry_id=faq_id,
+            categories=await _categories(session),
+            status_code=422,
+        )
+    return RedirectResponse(f"/admin/faq?language={entry.language}&msg=saved", status_code=303)
 
 
 @router.post("/admin/faq/new")
 async def faq_create(
-    request: Request,
-    session: SessionDep,
-    admin: AdminDep,
-    lang: LangDep,
-    category: Short = "",
-    question: Short = "",
-    answer: Text = "",
-    language: Annotated[str, Form(max_length=5)] = "",
-    order_index: Annotated[str, Form(max_length=12)] = "",
+    request: Request, session: SessionDep, admin: AdminDep, lang: LangDep, form: FaqFormDep
 ) -> Response:
-    values = {
-        "category": category,
-        "question": question,
-        "answer": answer,
-        "language": language,
-        "order_index": order_index,
-    }
-    try:
-        entry = await support.create_faq(
-            session,
-            data=_input(category, question, answer, language, order_index),
-            actor_id=admin.id,
-        )
-    except Invalid as exc:
-        errors = {k: gettext(lang, v) for k, v in exc.fields.items()}
-        return _edit_page(
-            request, values, errors, categories=await _categories(session), status_code=422
-        )
-    return RedirectResponse(f"/admin/faq?language={entry.language}&msg=saved", status_code=303)
+    return await _save(request, session, admin, lang, form)
 
 
 @router.get("/admin/faq/{faq_id}")
@@ -146,37 +160,9 @@ async def faq_update(
     admin: AdminDep,
     lang: LangDep,
     faq_id: int,
-    category: Short = "",
-    question: Short = "",
-    answer: Text = "",
-    language: Annotated[str, Form(max_length=5)] = "",
-    order_index: Annotated[str, Form(max_length=12)] = "",
+    form: FaqFormDep,
 ) -> Response:
-    values = {
-        "category": category,
-        "question": question,
-        "answer": answer,
-        "language": language,
-        "order_index": order_index,
-    }
-    try:
-        entry = await support.update_faq(
-            session,
-            faq_id=faq_id,
-            data=_input(category, question, answer, language, order_index),
-            actor_id=admin.id,
-        )
-    except Invalid as exc:
-        errors = {k: gettext(lang, v) for k, v in exc.fields.items()}
-        return _edit_page(
-            request,
-            values,
-            errors,
-            entry_id=faq_id,
-            categories=await _categories(session),
-            status_code=422,
-        )
-    return RedirectResponse(f"/admin/faq?language={entry.language}&msg=saved", status_code=303)
+    return await _save(request, session, admin, lang, form, faq_id=faq_id)
 
 
 @router.post("/admin/faq/{faq_id}/delete")
