@@ -16,7 +16,7 @@ from GitHub webhooks (``workflow_run``, ``deployment_status``). All of them go t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -446,7 +446,15 @@ _DISTINCT_ENVIRONMENTS = text(
 NAMES_TTL = timedelta(minutes=10)
 
 
-async def _names(session: AsyncSession) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class Names:
+    """The service and environment names seen, for the pickers."""
+
+    services: list[str]
+    environments: list[str]
+
+
+async def names(session: AsyncSession) -> Names:
     """Service and environment names, kept in the key-value store until the next write of
     a deployment (the DORA cache version) or ten minutes: the pickers of every dashboard
     view then cost one indexed lookup instead of two walks over the deployments index
@@ -455,22 +463,16 @@ async def _names(session: AsyncSession) -> dict[str, list[str]]:
     key = f"deployments.names:{version}"[:200]
     hit = await outbox.kv_get(session, key=key)
     if isinstance(hit, dict) and isinstance(hit.get("services"), list):
-        return {k: [str(x) for x in hit.get(k) or []] for k in ("services", "environments")}
-    names = {
-        "services": [str(x) for x in (await session.execute(_DISTINCT_SERVICES)).scalars()],
-        "environments": [str(x) for x in (await session.execute(_DISTINCT_ENVIRONMENTS)).scalars()],
-    }
-    await outbox.kv_set(session, key=key, value=names, ttl=NAMES_TTL)
-    return names
-
-
-async def services(session: AsyncSession) -> list[str]:
-    """Every service name seen (for pickers)."""
-    return (await _names(session))["services"]
-
-
-async def environments(session: AsyncSession) -> list[str]:
-    return (await _names(session))["environments"]
+        return Names(
+            services=[str(x) for x in hit.get("services") or []],
+            environments=[str(x) for x in hit.get("environments") or []],
+        )
+    found = Names(
+        services=[str(x) for x in (await session.execute(_DISTINCT_SERVICES)).scalars()],
+        environments=[str(x) for x in (await session.execute(_DISTINCT_ENVIRONMENTS)).scalars()],
+    )
+    await outbox.kv_set(session, key=key, value=asdict(found), ttl=NAMES_TTL)
+    return found
 
 
 # -------------------------------------------------------------------------- webhooks

@@ -48,8 +48,8 @@ async def deployment_list(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     lang: str = request.state.lang
-    services = await deployments.services(session)
-    environments = await deployments.environments(session)
+    known = await deployments.names(session)
+    services, environments = known.services, known.environments
     service = service if service in services else None
     environment = environment if environment in environments else None
     status = status if status in DEPLOY_STATUSES else None
@@ -140,7 +140,7 @@ async def _incidents_page(
             "errors": {k: i18n.gettext(lang, v) for k, v in (errors or {}).items()},
             "form": form or {},
             "severities": incidents.SEVERITIES,
-            "services": await deployments.services(session),
+            "services": (await deployments.names(session)).services,
         },
         status_code=status_code,
     )

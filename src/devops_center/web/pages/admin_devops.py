@@ -96,8 +96,9 @@ async def devops_dashboard(
     environment: Annotated[str | None, Query(max_length=50)] = None,
 ) -> Response:
     lang: str = request.state.lang
-    service_names = await deployments.services(session)
-    env_names = await deployments.environments(session) or ["production"]
+    known = await deployments.names(session)
+    service_names = known.services
+    env_names = known.environments or ["production"]
     if "production" not in env_names:
         env_names = ["production", *env_names]
     chosen_service = clean_choice(service, service_names)
