@@ -185,15 +185,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         from urllib.parse import quote, urlsplit
 
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if request.headers.get("HX-Request") == "true":
+        in_page = request.headers.get("HX-Request") == "true"
+        if in_page:
             # An in-page (htmx) request after the session expired: send the whole page to
             # the sign-in form and back, instead of drawing the form inside a panel.
             page = urlsplit(request.headers.get("HX-Current-URL", ""))
             if page.path.startswith("/"):
                 target = page.path + (f"?{page.query}" if page.query else "")
-            login = f"/login?next={quote(target, safe='')}"
+        login = f"/login?next={quote(target, safe='')}"
+        if in_page:
             return Response(status_code=200, headers={"HX-Redirect": login})
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return RedirectResponse(login, status_code=303)
 
     @app.exception_handler(AdminRequired)
     async def admin_required(request: Request, exc: AdminRequired) -> Response:
