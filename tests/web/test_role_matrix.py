@@ -19,6 +19,7 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/support", 303, 200, 200, 200, 200),
     ("GET", "/api/v1/whoami", 401, 403, 403, 200, 200),
     ("GET", "/api/openapi.json", 200, 200, 200, 200, 200),
+    ("GET", "/api/docs", 200, 200, 200, 200, 200),
     ("GET", "/static/css/app.css", 200, 200, 200, 200, 200),
     ("GET", "/support/bug", 303, 200, 200, 200, 200),
     ("GET", "/support/faq", 303, 200, 200, 200, 200),

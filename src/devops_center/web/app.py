@@ -314,7 +314,7 @@ def create_app(
         title="DevOps Command Center",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # our own /api/docs (web/pages/api_docs.py): vendored, CSP-clean
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -14,6 +14,7 @@ from devops_center.web.pages import (
     admin_bugs,
     admin_faq,
     admin_github,
+    api_docs,
     auth,
     health,
     support_faq,
@@ -32,6 +33,7 @@ def include_all(app: FastAPI) -> None:
     app.include_router(admin_bugs.router)
     app.include_router(admin_faq.router)
     app.include_router(api_v1.router)
+    app.include_router(api_docs.router)
     app.include_router(github_webhooks.router)
     app.include_router(admin_github.router)
     app.include_router(api_deployments.router)
