@@ -7,11 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -133,6 +141,52 @@ def make_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+DbErrorKind = Literal["unavailable", "conflict", "invalid", "bug"]
+
+# SQLSTATE classes (PostgreSQL appendix A) of a database that is away or overloaded.
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")  # connection, resources, operator, system
+
+
+def db_error_kind(exc: BaseException) -> DbErrorKind:
+    """What a database error means for the caller.
+
+    ``unavailable``: the database cannot be reached or is overloaded (try again later);
+    ``conflict``: the data breaks a constraint (a unique key, a concurrent change);
+    ``invalid``: a value the database cannot store (NUL in text, out of range, bad date);
+    ``bug``: anything else (a programming error).
+    """
+    if isinstance(exc, PoolTimeout | OSError | TimeoutError):  # ConnectionError is an OSError
+        return "unavailable"
+    if not isinstance(exc, DBAPIError):
+        return "bug"
+    if exc.connection_invalidated:
+        return "unavailable"
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+    if len(sqlstate) == 5:
+        if sqlstate.startswith(_UNAVAILABLE_CLASSES):
+            return "unavailable"
+        if sqlstate.startswith(("23", "40")):  # integrity; serialization failure, deadlock
+            return "conflict"
+        if sqlstate.startswith("22"):
+            return "invalid"
+        return "bug"
+    if isinstance(exc, IntegrityError):
+        return "conflict"
+    if isinstance(exc, DataError):
+        return "invalid"
+    if isinstance(exc, OperationalError | InterfaceError):  # SQLite: locked, I/O; driver gone
+        return "unavailable"
+    return "bug"
+
+
+def db_error_summary(exc: BaseException) -> str:
+    """One log line about a database error, without the statement or its parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None)
+    first = str(orig).strip().splitlines()[0][:200] if str(orig).strip() else ""
+    return f"{type(orig).__name__}" + (f" [{sqlstate}]" if sqlstate else "") + f": {first}"
 
 
 @asynccontextmanager

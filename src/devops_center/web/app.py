@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,11 +23,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from devops_center import __version__, i18n
 from devops_center.config import Settings
-from devops_center.db import make_engine, make_sessionmaker
+from devops_center.db import db_error_kind, db_error_summary, make_engine, make_sessionmaker
 from devops_center.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.i18n import lazy
 from devops_center.web.body_limit import MB, BodyLimitMiddleware
 from devops_center.web.csrf_multipart import FormTokenReader
-from devops_center.web.deps import AdminRequired, ApiAuthError, LoginRequired
+from devops_center.web.deps import (
+    AdminRequired,
+    ApiAuthError,
+    LoginRequired,
+    get_language,
+    user_for_error_page,
+)
 from devops_center.web.templating import make_templates, render
 
 log = logging.getLogger("devops_center.web")
@@ -139,21 +147,25 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _lang(request: Request) -> str:
+async def _lang(request: Request, *, look_up_user: bool = True) -> str:
+    """The language of an error page: the signed-in user's, else the session's choice,
+    else Accept-Language. Outside a route (a 404, a 500) the user is looked up first, so
+    the page also shows their navigation; never while the database is away."""
+    user = None
+    if not _wants_json(request):
+        user = await user_for_error_page(request, look_up=look_up_user)
     lang = getattr(request.state, "lang", None)
     if lang:
         return str(lang)
     settings: Settings = request.app.state.settings
-    request.state.lang = i18n.negotiate_accept_language(
-        request.headers.get("accept-language"), settings.default_language
-    )
+    request.state.lang = get_language(request, user, settings)
     return str(request.state.lang)
 
 
-def error_page(
+async def error_page(
     request: Request, status_code: int, title: str, message: str, **extra: Any
 ) -> Response:
-    _lang(request)
+    await _lang(request)
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status_code)
     return render(
@@ -199,8 +211,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AdminRequired)
     async def admin_required(request: Request, exc: AdminRequired) -> Response:
-        lang = _lang(request)
-        return error_page(
+        lang = await _lang(request)
+        return await error_page(
             request,
             403,
             i18n.gettext(lang, "Access denied"),
@@ -214,20 +226,22 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        lang = _lang(request)
+        lang = await _lang(request)
         message = i18n.gettext(lang, exc.message, **exc.params)
         if isinstance(exc, NotFound):
-            return error_page(request, 404, i18n.gettext(lang, "Not found"), message)
+            return await error_page(request, 404, i18n.gettext(lang, "Not found"), message)
         if isinstance(exc, Forbidden):
-            return error_page(request, 403, i18n.gettext(lang, "Access denied"), message)
+            return await error_page(request, 403, i18n.gettext(lang, "Access denied"), message)
         if isinstance(exc, RateLimited):
-            response = error_page(request, 429, i18n.gettext(lang, "Too many requests"), message)
+            response = await error_page(
+                request, 429, i18n.gettext(lang, "Too many requests"), message
+            )
             response.headers["retry-after"] = str(exc.retry_after)
             return response
         if isinstance(exc, Invalid) and _wants_json(request):
             fields = {k: i18n.gettext(lang, v) for k, v in exc.fields.items()}
             return JSONResponse({"detail": message, "fields": fields}, status_code=422)
-        return error_page(
+        return await error_page(
             request,
             409 if not isinstance(exc, Invalid) else 422,
             i18n.gettext(lang, "Request refused"),
@@ -236,7 +250,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        lang = _lang(request)
+        lang = await _lang(request)
         titles = {
             404: i18n.gettext(lang, "Not found"),
             403: i18n.gettext(lang, "Access denied"),
@@ -247,7 +261,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and not _wants_json(request):
             detail = i18n.gettext(lang, "There is no page at this address.")
-        response = error_page(request, exc.status_code, title, detail)
+        response = await error_page(request, exc.status_code, title, detail)
         if exc.headers:
             response.headers.update(exc.headers)
         if exc.status_code == 405:
@@ -262,23 +276,43 @@ def _install_error_handlers(app: FastAPI) -> None:
                 for e in exc.errors()
             ]
             return JSONResponse({"detail": errors}, status_code=422)
-        lang = _lang(request)
-        return error_page(
+        lang = await _lang(request)
+        return await error_page(
             request,
             422,
             i18n.gettext(lang, "Request refused"),
             i18n.gettext(lang, "The form was incomplete or malformed. Please try again."),
         )
 
-    @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(ConnectionError)  # asyncpg: refused/reset while PG restarts
     @app.exception_handler(TimeoutError)
-    async def database_down(request: Request, exc: Exception) -> Response:
-        log.error("database error on %s: %s", request.url.path, exc.__class__.__name__)
-        lang = _lang(request)
-        response = error_page(
+    async def database_error(request: Request, exc: Exception) -> Response:
+        """Only a database that is away is "not answering" (503). A unique violation is a
+        conflict (409) and a value it cannot store is bad input (422); anything else is
+        a bug, answered by the 500 page."""
+        kind = db_error_kind(exc)
+        if kind == "bug":
+            raise exc
+        if kind != "unavailable":
+            log.warning(
+                "database refused %s %s (%s): %s",
+                request.method,
+                request.url.path,
+                kind,
+                db_error_summary(exc),
+            )
+            lang = await _lang(request)
+            return await error_page(
+                request,
+                409 if kind == "conflict" else 422,
+                i18n.gettext(lang, "Request refused"),
+                i18n.gettext(lang, DB_REFUSALS[kind]),
+            )
+        log.error("database error on %s: %s", request.url.path, db_error_summary(exc))
+        lang = await _lang(request, look_up_user=False)
+        response = await error_page(
             request,
             503,
             i18n.gettext(lang, "Temporarily unavailable"),
@@ -286,6 +320,70 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         response.headers["retry-after"] = "5"
         return response
+
+
+DB_REFUSALS = {
+    "conflict": lazy(
+        "This change clashes with data saved meanwhile (the same thing twice, or someone "
+        "else's change). Reload the page, check and try again."
+    ),
+    "invalid": lazy(
+        "The database cannot store a value of this request (a character it does not "
+        "accept, or a number or date out of range). Check what you entered."
+    ),
+}
+
+
+class UnhandledErrorPage:
+    """An exception no handler took: logged with its traceback and a short reference,
+    answered with the same localized error page (the user's navigation, the security
+    headers, the session kept) instead of a bare "Internal Server Error"."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            reference = secrets.token_hex(4)
+            log.exception(
+                "unhandled error (reference %s) on %s %s",
+                reference,
+                scope.get("method"),
+                scope.get("path"),
+            )
+            if started:
+                raise
+            request = Request(scope, receive)
+            lang = await _lang(request)
+            response = await error_page(
+                request,
+                500,
+                i18n.gettext(lang, "Something went wrong"),
+                i18n.gettext(
+                    lang,
+                    "The server could not finish this request. It has been logged; "
+                    "please try again, and tell an administrator if it keeps happening.",
+                ),
+                reference=reference,
+            )
+            if isinstance(response, JSONResponse):
+                response = JSONResponse(
+                    {"detail": "internal error", "reference": reference}, status_code=500
+                )
+            await response(scope, receive, send)
 
 
 def create_app(
@@ -332,7 +430,9 @@ def create_app(
     routes.include_all(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
-    # Outermost last: security headers wrap everything, then sessions, then CSRF.
+    # Outermost last: security headers wrap everything, then sessions, then CSRF, then the
+    # 500 page (inside them all, so it has the headers, the session and the CSRF token).
+    app.add_middleware(UnhandledErrorPage)
     app.add_middleware(
         CSRFMiddleware, secret=settings.session_secret(), secure=settings.secure_cookies
     )

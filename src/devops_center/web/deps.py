@@ -7,10 +7,12 @@ route allows it).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.config import Settings
@@ -83,6 +85,26 @@ async def get_current_user(request: Request, session: SessionDep) -> User | None
             request.session.clear()
     request.state.user = user
     return user
+
+
+async def user_for_error_page(request: Request, *, look_up: bool = True) -> User | None:
+    """The signed-in user for an error page: the one the route loaded, unless a failed
+    flush expired it, else looked up in a short transaction of its own (a 404 outside any
+    route, a 500). ``None`` when that fails or ``look_up`` is off (database away)."""
+    if "user" in request.state._state:
+        cached: User | None = request.state.user
+        if cached is None or not sa_inspect(cached).expired_attributes:
+            return cached
+    request.state.user = None
+    if not look_up or "session" not in request.scope or not request.session.get("uid"):
+        return None
+    del request.state.user
+    try:
+        async with asyncio.timeout(2), get_sessionmaker(request)() as session:
+            return await get_current_user(request, session)
+    except Exception:  # the page is drawn anyway, signed out
+        request.state.user = None
+        return None
 
 
 def _pw_marker(user: User) -> str:
