@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from asgi_csrf import asgi_csrf
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -34,6 +34,11 @@ from devops_center.web.deps import (
     LoginRequired,
     get_language,
     user_for_error_page,
+)
+from devops_center.web.input_guard import (
+    StripNulFromAddress,
+    UnstorableInput,
+    refuse_unstorable_input,
 )
 from devops_center.web.templating import make_templates, render
 
@@ -268,6 +273,20 @@ def _install_error_handlers(app: FastAPI) -> None:
             response.headers["allow"] = _allowed_methods(request)
         return response
 
+    @app.exception_handler(UnstorableInput)
+    async def unstorable_input(request: Request, exc: UnstorableInput) -> Response:
+        lang = await _lang(request)
+        message = i18n.gettext(
+            lang,
+            "The field “%(field)s” contains a character that cannot be stored (a NUL byte "
+            "or a broken Unicode character). Remove it and try again.",
+            field=exc.field,
+        )
+        if _wants_json(request):
+            item = {"loc": exc.loc, "msg": message, "type": "unstorable_text"}
+            return JSONResponse({"detail": [item]}, status_code=422)
+        return await error_page(request, 422, i18n.gettext(lang, "Request refused"), message)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         if _wants_json(request):
@@ -415,6 +434,7 @@ def create_app(
         docs_url=None,  # our own /api/docs (web/pages/api_docs.py): vendored, CSP-clean
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        dependencies=[Depends(refuse_unstorable_input)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -445,6 +465,7 @@ def create_app(
         https_only=settings.secure_cookies,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    app.add_middleware(StripNulFromAddress)
     app.add_middleware(
         BodyLimitMiddleware,
         machine_limit=5 * MB,
