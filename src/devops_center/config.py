@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from devops_center.i18n import lazy
+from devops_center.inputs import is_http_url
 
 ROLES = ("employee", "manager", "owner", "superadmin")
 ADMIN_ROLES = ("owner", "superadmin")
@@ -68,6 +69,8 @@ class CheckConfig(BaseModel):
     def _target(self) -> CheckConfig:
         if self.type == "http" and not self.url:
             raise ValueError(f"check {self.name!r}: type http needs url")
+        if self.url is not None and not is_http_url(self.url):
+            raise ValueError(f"check {self.name!r}: url must be an http:// or https:// URL")
         if self.type == "tcp" and not (self.host and self.port):
             raise ValueError(f"check {self.name!r}: type tcp needs host and port")
         if self.type in ("postgres", "redis") and not self.dsn:

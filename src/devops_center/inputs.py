@@ -8,10 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlsplit
-
-from pydantic import AfterValidator
 
 LINK_SCHEMES = ("http", "https")
 
@@ -44,11 +41,8 @@ def http_url_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and is_http_url(value) else None
 
 
-def _http_url(value: str) -> str:
+def check_http_url(value: str) -> str:
+    """A pydantic validator: ``value`` unless it is not an :func:`is_http_url` URL."""
     if not is_http_url(value):
         raise ValueError("must be an http:// or https:// URL")
     return value
-
-
-HttpUrlText = Annotated[str, AfterValidator(_http_url)]
-"""A pydantic string field that accepts only :func:`is_http_url` URLs (422 otherwise)."""

@@ -19,6 +19,8 @@ from typing import Annotated, Any
 
 import typer
 
+from devops_center.inputs import is_http_url
+
 deploy_app = typer.Typer(help="Deployments: register one from CI.", no_args_is_help=True)
 
 STATUSES = ("in_progress", "success", "failed", "rolled_back")
@@ -163,6 +165,10 @@ def record(
         raise typer.BadParameter(f"use one of {', '.join(STATUSES)}", param_hint="--status")
     if kind not in KINDS:
         raise typer.BadParameter(f"use one of {', '.join(KINDS)}", param_hint="--kind")
+    if link is not None and not is_http_url(link):
+        raise typer.BadParameter(
+            f"must be an http:// or https:// URL, got {link!r}", param_hint="--link"
+        )
     if junit:
         passed = failed = 0
         for report in junit:

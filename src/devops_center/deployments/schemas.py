@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from devops_center.inputs import check_http_url
+
 DeployStatus = Literal["in_progress", "success", "failed", "rolled_back"]
 DeployKind = Literal["normal", "rollback", "hotfix"]
 
@@ -122,7 +124,18 @@ class DeploymentIn(BaseModel):
     external_id: (
         Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")] | None
     ) = Field(default=None, description="e.g. <run_id>-<run_attempt>; repeats update the row")
-    url: Annotated[Text, Field(max_length=500)] | None = None
+    url: (
+        Annotated[
+            Text,
+            Field(
+                max_length=500,
+                json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+"},
+                description="A link to the run or release: http:// or https:// only",
+            ),
+            AfterValidator(check_http_url),  # shown as a link: no javascript:
+        ]
+        | None
+    ) = None
     commits: Annotated[list[CommitIn], Field(max_length=1000)] | None = Field(
         default=None, description="Deployed commits; omitted → the worker asks GitHub."
     )

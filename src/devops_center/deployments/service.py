@@ -33,6 +33,7 @@ from devops_center.deployments.schemas import FINAL_STATUSES, CommitIn, Deployme
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.incidents import service as incidents
+from devops_center.inputs import http_url_or_none
 from devops_center.outbox import service as outbox
 
 log = logging.getLogger("devops_center.deployments")
@@ -563,7 +564,7 @@ async def record_from_workflow_run(
             "environment": "production",
             "service": repo.get("name") or default_service(settings),
             "external_id": f"{run.get('id')}-{run.get('run_attempt') or 1}",
-            "url": run.get("html_url") or None,
+            "url": http_url_or_none(run.get("html_url")),
         }
     )
     if data is None:
@@ -613,7 +614,8 @@ async def record_from_deployment_status(
             "environment": env_clean or "production",
             "service": repo.get("name") or default_service(settings),
             "external_id": external_id,
-            "url": status_obj.get("target_url") or status_obj.get("log_url") or None,
+            "url": http_url_or_none(status_obj.get("target_url"))
+            or http_url_or_none(status_obj.get("log_url")),
         }
     )
     if data is None:

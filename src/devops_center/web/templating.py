@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 from devops_center import i18n
 from devops_center.config import Settings
 from devops_center.db import utcnow
+from devops_center.inputs import http_url_or_none
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -60,6 +61,8 @@ def _context(request: Request) -> dict[str, Any]:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_context])
     templates.env.autoescape = True
+    # Links from stored data: http(s) only, also for rows saved before the write checks.
+    templates.env.filters["http_url"] = lambda value: http_url_or_none(value) or ""
     return templates
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from devops_center.inputs import http_url_or_none
 from devops_center.integrations.github.render import bug_id_from_body
 
 PRIORITY_PREFIX = "priority:"
@@ -118,7 +119,7 @@ def parse_issue(raw: Any, *, repo: str | None = None) -> IssueData:
         state=state,
         labels=labels,
         assignee=str(login)[:100] if login else None,
-        url=str(issue.get("html_url") or "")[:500] or None,
+        url=http_url_or_none(str(issue.get("html_url") or "")[:500]),
         body=body if isinstance(body, str) else None,
         created_at=parse_time(issue.get("created_at")),
         updated_at=parse_time(issue.get("updated_at")),
