@@ -6,6 +6,8 @@ brief's (``DATABASE_URL``, ``GITHUB_TOKEN`` …) and ``DCC_*`` for the product's
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -380,6 +382,24 @@ def _load_toml(path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     return data
+
+
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """The settings of a server listening on ``host:port``.
+
+    Without an explicit ``DCC_BASE_URL`` the base URL — what the built-in ``web`` check
+    probes, and the address in links — is where this server really listens (a wildcard
+    host is probed on loopback), not the default ``:8001``. An explicit one is kept: it
+    is the public address (a proxy, https).
+    """
+    if "base_url" in settings.model_fields_set:
+        return settings
+    host = host.strip("[]") or "127.0.0.1"
+    with contextlib.suppress(ValueError):  # a host name is kept as it is
+        if ipaddress.ip_address(host).is_unspecified:  # every interface: probe loopback
+            host = "::1" if ":" in host else "127.0.0.1"
+    netloc = f"[{host}]" if ":" in host else host
+    return settings.model_copy(update={"base_url": f"http://{netloc}:{port}"})
 
 
 def get_settings(**overrides: Any) -> Settings:

@@ -118,10 +118,16 @@ def web(
     workers: Annotated[int, typer.Option(help="Web worker processes.", min=1)] = 1,
 ) -> None:
     """The web app alone (production: run several, behind a proxy)."""
+    import os
+
     import uvicorn
+
+    from devops_center.config import served_at
 
     settings = load_settings()
     setup_logging(settings)
+    # The worker processes read their settings anew: hand them the address they serve.
+    os.environ["DCC_BASE_URL"] = served_at(settings, host, port).base_url
     if workers > 1:
         from devops_center.web.metrics import prepare_multiprocess_dir
 

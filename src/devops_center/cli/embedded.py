@@ -10,7 +10,7 @@ import signal
 import uvicorn
 
 from devops_center.bot.runner import run_bot
-from devops_center.config import Settings
+from devops_center.config import Settings, served_at
 from devops_center.db import make_engine, make_sessionmaker
 from devops_center.jobs.worker import drain, run_worker
 from devops_center.web.app import create_app
@@ -24,6 +24,7 @@ async def run_embedded(
     """Web + worker (+ bot when configured) in one process, on one event loop."""
     from devops_center import jobs  # noqa: F401  (registers job kinds)
 
+    settings = served_at(settings, host, port)  # the web check probes this very server
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     app = create_app(settings, engine=engine, sessionmaker=sessionmaker)
