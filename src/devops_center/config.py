@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     max_upload_mb: float = _alias(5.0, "DCC_MAX_UPLOAD_MB", "max_upload_mb")
     bug_rate_limit_per_hour: int = _alias(10, "DCC_BUG_RATE_LIMIT", "bug_rate_limit_per_hour")
     login_max_failures: int = _alias(5, "DCC_LOGIN_MAX_FAILURES", "login_max_failures")
+    session_idle_hours: float = _alias(12.0, "DCC_SESSION_IDLE_HOURS", "session_idle_hours")
+    session_lifetime_days: float = _alias(
+        14.0, "DCC_SESSION_LIFETIME_DAYS", "session_lifetime_days"
+    )
     cookie_secure: bool | None = _alias(None, "DCC_COOKIE_SECURE", "cookie_secure")
     log_level: str = _alias("INFO", "DCC_LOG_LEVEL", "log_level")
 
@@ -186,6 +190,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("session_idle_hours", "session_lifetime_days", "login_max_failures")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(f"must be more than 0, got {value}")
         return value
 
     @field_validator("github_repo")

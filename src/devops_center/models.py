@@ -7,7 +7,14 @@ from devops_center.integrations.github.models import GithubIssue
 from devops_center.outbox.models import Job, KeyValue, WebhookDelivery
 from devops_center.status.models import CheckResult, CheckRollup, CheckState
 from devops_center.support.models import BugLog, FaqEntry, FaqVote
-from devops_center.users.models import ApiToken, AuditLog, LoginFailure, LoginLink, User
+from devops_center.users.models import (
+    ApiToken,
+    AuditLog,
+    LoginLink,
+    LoginThrottle,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "ApiToken",
@@ -26,8 +33,9 @@ __all__ = [
     "Incident",
     "Job",
     "KeyValue",
-    "LoginFailure",
     "LoginLink",
+    "LoginThrottle",
     "User",
+    "UserSession",
     "WebhookDelivery",
 ]

@@ -24,6 +24,7 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/support/bug", 303, 200, 200, 200, 200),
     ("GET", "/support/faq", 303, 200, 200, 200, 200),
     ("GET", "/support/my-bugs", 303, 200, 200, 200, 200),
+    ("GET", "/account/sessions", 303, 200, 200, 200, 200),
     ("GET", "/admin/bugs", 303, 403, 403, 200, 200),
     ("GET", "/admin/faq", 303, 403, 403, 200, 200),
     ("GET", "/admin/faq/new", 303, 403, 403, 200, 200),

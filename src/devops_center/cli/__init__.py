@@ -278,8 +278,11 @@ def users_set_role(user_id: int, role: str) -> None:
     settings = load_settings()
 
     async def go(session: Any) -> str:
+        before = (await users.get_user(session, user_id=user_id)).role
         user = await users.set_role(session, user_id=user_id, role=role, actor_id=None)
-        return f"user {user.id} is now {user.role}"
+        if user.role == before:
+            return f"user {user.id} is already {user.role}"
+        return f"user {user.id} is now {user.role}; their web sessions were signed out"
 
     try:
         typer.echo(run(with_session(settings, go)))
@@ -300,12 +303,42 @@ def users_set_password(user_id: int) -> None:
 
     async def go(session: Any) -> str:
         await users.set_password(session, user_id=user_id, password=password)
-        return f"password of user {user_id} changed"
+        return f"password of user {user_id} changed; their web sessions were signed out"
 
     try:
         typer.echo(run(with_session(settings, go)))
     except DomainError as exc:
         fail(exc.message)
+
+
+def _set_active(user_id: int, active: bool) -> None:
+    from devops_center.errors import DomainError
+    from devops_center.users import service as users
+
+    settings = load_settings()
+
+    async def go(session: Any) -> str:
+        user = await users.set_active(session, user_id=user_id, active=active, actor_id=None)
+        if active:
+            return f"user {user.id} is active"
+        return f"user {user.id} is deactivated; their web sessions were signed out"
+
+    try:
+        typer.echo(run(with_session(settings, go)))
+    except DomainError as exc:
+        fail(exc.message)
+
+
+@users_app.command("deactivate")
+def users_deactivate(user_id: int) -> None:
+    """Deactivate a user: every web session ends and sign-in is refused."""
+    _set_active(user_id, False)
+
+
+@users_app.command("activate")
+def users_activate(user_id: int) -> None:
+    """Let a deactivated user sign in again."""
+    _set_active(user_id, True)
 
 
 # -------------------------------------------------------------------------- tokens

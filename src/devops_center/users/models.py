@@ -1,4 +1,4 @@
-"""Accounts, API tokens, sign-in links and login throttling."""
+"""Accounts, API tokens, sign-in links, web sessions and login throttling."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -91,15 +92,37 @@ class LoginLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class LoginFailure(Base):
-    """One failed sign-in, by account and by IP: the throttle counts these in SQL."""
+class LoginThrottle(Base):
+    """Sign-in attempts of one key ("acct-ip:<account>|<ip>" or "ip:<ip>"), one row per key.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "created_at"),)
+    An attempt is reserved with one upsert that increments ``attempts`` and returns the
+    row only when the key is not blocked (:mod:`devops_center.users.throttle`), so that
+    parallel attempts can never overtake the limit. Times are epoch seconds: the back-off
+    (``now + delay``) is then plain arithmetic inside that one statement on SQLite and
+    PostgreSQL alike.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[float] = mapped_column(Float)
+    blocked_until: Mapped[float] = mapped_column(Float)
+
+
+class UserSession(Base):
+    """A signed-in browser. Its cookie holds a random id; only the id's SHA-256 is stored."""
+
+    __tablename__ = "user_sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(300))  # "account:<email>" or "ip:<addr>"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the absolute end
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
 class AuditLog(Base):

@@ -1,4 +1,7 @@
-"""Accounts: creation, authentication with throttling, roles, API tokens, sign-in links."""
+"""Accounts: creation, authentication, roles, API tokens, sign-in links.
+
+Sign-in throttling is in :mod:`.throttle`, web sessions in :mod:`.sessions`.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,21 @@ import json
 import re
 import secrets
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.config import ADMIN_ROLES, LANGUAGES, ROLES
 from devops_center.db import utcnow
-from devops_center.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.errors import Conflict, Forbidden, Invalid, NotFound
 from devops_center.i18n import lazy
-from devops_center.users.models import ApiToken, AuditLog, LoginFailure, LoginLink, User
+from devops_center.users import sessions as user_sessions
+from devops_center.users.models import ApiToken, AuditLog, LoginLink, User
 
 SCOPES = ("deployments:write", "metrics:read", "bugs:read", "admin")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -156,7 +160,11 @@ async def set_role(session: AsyncSession, *, user_id: int, role: str, actor_id: 
         raise Invalid(lazy("Unknown role"), fields={"role": lazy("Unknown role")})
     user = await get_user(session, user_id=user_id)
     old = user.role
+    if old == role:
+        return user
     user.role = role
+    # A new role is a new set of rights: every session signs in again to get it.
+    await user_sessions.end_all(session, user_id=user.id)
     await audit(
         session,
         actor_id=actor_id,
@@ -183,42 +191,51 @@ async def set_password(session: AsyncSession, *, user_id: int, password: str) ->
             fields={"password": lazy("The password must have at least 8 characters")},
         )
     user = await get_user(session, user_id=user_id)
-    user.password_hash = hash_password(password)
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    await user_sessions.end_all(session, user_id=user.id)  # whoever knew the old one is out
+    return user
+
+
+async def change_own_password(
+    session: AsyncSession, *, user: User, current: str, new: str, again: str
+) -> User:
+    """The web's "change my password": the current one must be right, the new one typed
+    twice. Ends every session of the user (the caller starts a new one for this device)."""
+    errors: dict[str, str] = {}
+    if not user.password_hash or not await asyncio.to_thread(
+        _verify_password, user.password_hash, current
+    ):
+        errors["current"] = lazy("The current password is wrong")
+    if len(new) < 8:
+        errors["new"] = lazy("The password must have at least 8 characters")
+    elif new != again:
+        errors["again"] = lazy("The two new passwords differ")
+    if errors:
+        raise Invalid(lazy("The password was not changed"), fields=errors)
+    return await set_password(session, user_id=user.id, password=new)
+
+
+async def set_active(
+    session: AsyncSession, *, user_id: int, active: bool, actor_id: int | None
+) -> User:
+    """Deactivate (every session ends, sign-in refused) or reactivate an account."""
+    user = await get_user(session, user_id=user_id)
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    if not active:
+        await user_sessions.end_all(session, user_id=user.id)
+    await audit(
+        session,
+        actor_id=actor_id,
+        entity="user",
+        entity_id=user.id,
+        action="activate" if active else "deactivate",
+    )
     return user
 
 
 # --------------------------------------------------------------------------- sign-in
-
-
-async def _recent_failures(session: AsyncSession, key: str, since: datetime) -> int:
-    stmt = select(func.count()).where(LoginFailure.key == key, LoginFailure.created_at >= since)
-    return int((await session.execute(stmt)).scalar_one())
-
-
-async def check_login_throttle(
-    session: AsyncSession, *, email: str, ip: str | None, max_failures: int
-) -> None:
-    """Raise RateLimited when the account or the IP failed too often in the last minute."""
-    since = utcnow() - timedelta(minutes=1)
-    keys = [f"account:{normalize_email(email)}"] + ([f"ip:{ip}"] if ip else [])
-    for key in keys:
-        if await _recent_failures(session, key, since) >= max_failures:
-            raise RateLimited(
-                lazy("Too many failed sign-in attempts. Wait a minute and try again."),
-                retry_after=60,
-            )
-
-
-async def record_login_failure(session: AsyncSession, *, email: str, ip: str | None) -> None:
-    now = utcnow()
-    session.add(LoginFailure(key=f"account:{normalize_email(email)}", created_at=now))
-    if ip:
-        session.add(LoginFailure(key=f"ip:{ip}", created_at=now))
-    # Old rows are useless for a one-minute window.
-    await session.execute(
-        delete(LoginFailure).where(LoginFailure.created_at < now - timedelta(hours=1))
-    )
-    await session.flush()
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User | None:

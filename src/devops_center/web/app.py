@@ -18,7 +18,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from devops_center import __version__, i18n
@@ -40,6 +39,7 @@ from devops_center.web.input_guard import (
     UnstorableInput,
     refuse_unstorable_input,
 )
+from devops_center.web.session_cookie import SessionCookieMiddleware
 from devops_center.web.templating import make_templates, render
 
 log = logging.getLogger("devops_center.web")
@@ -450,20 +450,13 @@ def create_app(
     routes.include_all(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
-    # Outermost last: security headers wrap everything, then sessions, then CSRF, then the
-    # 500 page (inside them all, so it has the headers, the session and the CSRF token).
+    # Outermost last: security headers wrap everything, then the session cookie, then CSRF,
+    # then the 500 page (inside them all, so it has the headers, the user and the CSRF token).
     app.add_middleware(UnhandledErrorPage)
     app.add_middleware(
         CSRFMiddleware, secret=settings.session_secret(), secure=settings.secure_cookies
     )
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.session_secret(),
-        session_cookie="dcc_session",
-        max_age=14 * 24 * 3600,
-        same_site="lax",
-        https_only=settings.secure_cookies,
-    )
+    app.add_middleware(SessionCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(StripNulFromAddress)
     app.add_middleware(

@@ -18,7 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from devops_center.config import Settings
 from devops_center.i18n import negotiate_accept_language, pick_language
 from devops_center.users import service as users
+from devops_center.users import sessions as user_sessions
+from devops_center.users import throttle
 from devops_center.users.models import ApiToken, User
+from devops_center.web.session_cookie import (
+    COOKIE_NAME,
+    LANGUAGE_COOKIE,
+    clear_cookie,
+    set_cookie,
+    touch_later,
+)
 
 
 class LoginRequired(Exception):
@@ -69,20 +78,31 @@ SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+def session_policy(request: Request) -> user_sessions.SessionPolicy:
+    return user_sessions.SessionPolicy.from_settings(get_settings(request))
+
+
 async def get_current_user(request: Request, session: SessionDep) -> User | None:
+    """The user of the request's session cookie, if that session is live.
+
+    One indexed read in the request's transaction. "Last seen" is written at most once
+    a minute per session, after the response (:func:`touch_later`).
+    """
     if "user" in request.state._state:
         cached: User | None = request.state.user
         return cached
-    uid = request.session.get("uid")
     user = None
-    if isinstance(uid, int):
-        user = await session.get(User, uid)
-        if user is not None and (
-            not user.is_active or request.session.get("pw") != _pw_marker(user)
-        ):
-            user = None
-        if user is None:
-            request.session.clear()
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        policy = session_policy(request)
+        found = await user_sessions.resolve(session, token=token[:100], policy=policy)
+        if found is None:
+            clear_cookie(request)  # unknown, expired or revoked: the browser forgets it
+        else:
+            row, user = found
+            request.state.session_id = row.id
+            if user_sessions.needs_touch(row, policy):
+                touch_later(request, row.id, client_ip(request))
     request.state.user = user
     return user
 
@@ -96,7 +116,7 @@ async def user_for_error_page(request: Request, *, look_up: bool = True) -> User
         if cached is None or not sa_inspect(cached).expired_attributes:
             return cached
     request.state.user = None
-    if not look_up or "session" not in request.scope or not request.session.get("uid"):
+    if not look_up or not request.cookies.get(COOKIE_NAME):
         return None
     del request.state.user
     try:
@@ -107,21 +127,41 @@ async def user_for_error_page(request: Request, *, look_up: bool = True) -> User
         return None
 
 
-def _pw_marker(user: User) -> str:
-    """Changes when the password changes, so that old sessions stop working."""
-    return (user.password_hash or "link")[-12:]
-
-
-def sign_in(request: Request, user: User) -> None:
-    request.session.clear()
-    request.session["uid"] = user.id
-    request.session["pw"] = _pw_marker(user)
+async def sign_in(request: Request, session: AsyncSession, user: User) -> None:
+    """Start a new session for ``user`` (a fresh random id: no session fixation); the
+    session the browser had before, if any, ends."""
+    old = request.cookies.get(COOKIE_NAME)
+    if old:
+        await user_sessions.end(session, token=old[:100])
+    policy = session_policy(request)
+    row, token = await user_sessions.start(
+        session,
+        user_id=user.id,
+        policy=policy,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    set_cookie(request, token, max_age=int(policy.lifetime.total_seconds()))
     request.state.user = user
+    request.state.session_id = row.id
 
 
-def sign_out(request: Request) -> None:
-    request.session.clear()
+async def sign_out(request: Request, session: AsyncSession) -> None:
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        await user_sessions.end(session, token=token[:100])
+    clear_cookie(request)
     request.state.user = None
+    request.state.session_id = None
+
+
+async def reserve_password_check(request: Request, *, account: str) -> None:
+    """Reserve one password check for ``account`` from this client's IP, committed at once
+    in its own transaction (before the slow verification, so that parallel attempts see
+    it); raises RateLimited when the (account, IP) or the IP is blocked."""
+    policy = throttle.LoginPolicy(max_failures=get_settings(request).login_max_failures)
+    async with get_sessionmaker(request)() as own, own.begin():
+        await throttle.reserve_attempt(own, account=account, ip=client_ip(request), policy=policy)
 
 
 CurrentUser = Annotated[User | None, Depends(get_current_user)]
@@ -146,10 +186,11 @@ AdminDep = Annotated[User, Depends(require_admin)]
 
 
 def get_language(request: Request, user: CurrentUser, settings: SettingsDep) -> str:
-    """The user's profile language, then the session's choice, then Accept-Language."""
+    """The user's profile language, then the browser's choice (a cookie, for anonymous
+    visitors too), then Accept-Language."""
     return pick_language(
         user.language if user else None,
-        request.session.get("lang"),
+        request.cookies.get(LANGUAGE_COOKIE),
         negotiate_accept_language(request.headers.get("accept-language"), ""),
         default=settings.default_language,
     )

@@ -11,6 +11,7 @@ from devops_center.web.api import v1 as api_v1
 from devops_center.web.api.status import router as status_api_router
 from devops_center.web.metrics import install as install_metrics
 from devops_center.web.pages import (
+    account,
     admin_bugs,
     admin_faq,
     admin_github,
@@ -28,6 +29,7 @@ from devops_center.web.webhooks import telegram as telegram_webhook
 def include_all(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(account.router)
     app.include_router(support_home.router)
     app.include_router(support_faq.router)
     app.include_router(admin_bugs.router)

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from devops_center.errors import Forbidden, RateLimited
 from devops_center.i18n import SUPPORTED, gettext
 from devops_center.users import service as users
+from devops_center.users import throttle
 from devops_center.web.deps import (
     CurrentUser,
     LangDep,
@@ -17,9 +18,11 @@ from devops_center.web.deps import (
     SettingsDep,
     client_ip,
     prepare_page,
+    reserve_password_check,
     sign_in,
     sign_out,
 )
+from devops_center.web.session_cookie import LANGUAGE_COOKIE
 from devops_center.web.templating import render, safe_next
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
@@ -41,42 +44,39 @@ async def login_form(request: Request, user: CurrentUser, next: str | None = Non
 async def login(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     lang: LangDep,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    ip = client_ip(request)
     target = safe_next(next)
+    account = users.normalize_email(email)
     try:
-        await users.check_login_throttle(
-            session, email=email, ip=ip, max_failures=settings.login_max_failures
-        )
+        await reserve_password_check(request, account=account)
     except RateLimited as exc:
         return render(
             request,
             "login.html",
-            {"next": target, "email": email, "error": gettext(lang, exc.message)},
+            {"next": target, "email": email, "error": gettext(lang, exc.message, **exc.params)},
             status_code=429,
             headers={"retry-after": str(exc.retry_after)},
         )
     user = await users.authenticate(session, email=email, password=password)
     if user is None:
-        await users.record_login_failure(session, email=email, ip=ip)
         return render(
             request,
             "login.html",
             {"next": target, "email": email, "error": gettext(lang, "Wrong email or password.")},
             status_code=400,
         )
-    sign_in(request, user)
+    await throttle.attempt_succeeded(session, account=account, ip=client_ip(request))
+    await sign_in(request, session, user)
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    sign_out(request)
+async def logout(request: Request, session: SessionDep) -> Response:
+    await sign_out(request, session)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -97,7 +97,7 @@ async def redeem_link(request: Request, session: SessionDep, token: str) -> Resp
             },
             status_code=403,
         )
-    sign_in(request, user)
+    await sign_in(request, session, user)
     return RedirectResponse("/support", status_code=303)
 
 
@@ -105,12 +105,22 @@ async def redeem_link(request: Request, session: SessionDep, token: str) -> Resp
 async def set_language(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     user: CurrentUser,
     language: Annotated[str, Form(max_length=5)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    response = RedirectResponse(safe_next(next), status_code=303)
     if language in SUPPORTED:
-        request.session["lang"] = language
+        # The browser's choice, kept for anonymous visitors and after signing out.
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+        )
         if user is not None:
             await users.set_language(session, user_id=user.id, language=language)
-    return RedirectResponse(safe_next(next), status_code=303)
+    return response
