@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from tests.github.standin import StandIn  # noqa: E402
 
+from devops_center import worker  # noqa: E402
 from devops_center.config import get_settings  # noqa: E402
 from devops_center.db import make_engine, make_sessionmaker  # noqa: E402
 from devops_center.integrations.github import signature  # noqa: E402
-from devops_center.jobs import github as gh_jobs  # noqa: E402
-from devops_center.jobs import worker  # noqa: E402
 from devops_center.migrations import runner  # noqa: E402
+from devops_center.outbox import messages  # noqa: E402
 from devops_center.outbox import service as outbox  # noqa: E402
 from devops_center.support import service as support  # noqa: E402
 from devops_center.users import service as users  # noqa: E402
@@ -101,14 +101,15 @@ async def bench(*, deliveries: int, bugs: int, issues: int) -> list[str]:
                 for n in range(bugs):
                     await support.file_bug(
                         s,
-                        user_id=user.id,
-                        data=support.BugInput(
+                        settings=settings.model_copy(update={"bug_rate_limit_per_hour": 10**6}),
+                        reporter_id=user.id,
+                        report=support.BugReport(
                             title=f"Bench bug {n}", what_doing="a", expected="b", actual="c"
                         ),
-                        rate_limit_per_hour=1_000_000,
+                        source="web",
                     )
             start = time.perf_counter()
-            await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_CREATE_ISSUE])
+            await worker.drain(settings, sessionmaker, kinds=[messages.CreateGithubIssue.kind])
             elapsed = time.perf_counter() - start
             rate = bugs / elapsed
             print(f"issue creation: {bugs} issues in {elapsed:.2f} s = {rate:.1f} issues/s")
@@ -122,9 +123,9 @@ async def bench(*, deliveries: int, bugs: int, issues: int) -> list[str]:
                 standin.add_issue(f"Other issue {n}", labels=["enhancement"])
             for label, limit in (("full sync", 10.0), ("unchanged re-sync (304)", 0.5)):
                 async with sessionmaker() as s, s.begin():
-                    await outbox.enqueue(s, kind=gh_jobs.JOB_SYNC_ISSUES)
+                    await outbox.enqueue(s, messages.SyncGithubIssues())
                 start = time.perf_counter()
-                await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_SYNC_ISSUES])
+                await worker.drain(settings, sessionmaker, kinds=[messages.SyncGithubIssues.kind])
                 elapsed = time.perf_counter() - start
                 print(f"{label} of {issues} open issues: {elapsed:.2f} s (target < {limit} s)")
                 if elapsed >= limit:

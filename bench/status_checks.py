@@ -88,14 +88,14 @@ async def _pg_database() -> tuple[str, Any] | None:
 
 
 async def run_one(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    from devops_center import jobs  # noqa: F401  (registers the job kinds)
     from devops_center.config import get_settings
     from devops_center.db import make_engine, make_sessionmaker, utcnow
-    from devops_center.jobs.worker import drain
     from devops_center.migrations import runner
+    from devops_center.outbox import messages
     from devops_center.outbox import service as outbox
     from devops_center.status import service as status
     from devops_center.status.models import CheckResult, CheckRollup
+    from devops_center.worker import drain
 
     await asyncio.to_thread(runner.upgrade, url)
     server = Server()
@@ -118,7 +118,7 @@ async def run_one(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, fl
         # 1. probe throughput through the real job
         async with sm() as s, s.begin():
             for c in checks:
-                await outbox.enqueue(s, kind="status.check", payload={"name": c["name"]})
+                await outbox.enqueue(s, messages.RunCheck(name=c["name"]))
         started = time.perf_counter()
         ran = await asyncio.gather(
             *(drain(settings, sm, kinds=["status.check"]) for _ in range(args.workers))

@@ -38,3 +38,8 @@ class Invalid(DomainError):
     ) -> None:
         super().__init__(message)
         self.fields = fields or {}
+
+
+class Unavailable(DomainError):
+    """Something the request needs is down for now (an unwritable upload directory …):
+    503 with the reason, nothing stored."""

@@ -1,11 +1,19 @@
 """Imports every model so that ``Base.metadata`` knows every table (Alembic, tests)."""
 
+from devops_center.cache import CacheEntry
 from devops_center.db import Base
 from devops_center.deployments.models import ChangelogEntry, Deployment, DeploymentCommit
+from devops_center.dialogs import BotDialog
+from devops_center.github.models import GithubIssue, GithubIssueRequest, GithubSyncState
 from devops_center.incidents.models import Incident
-from devops_center.integrations.github.models import GithubIssue
-from devops_center.outbox.models import Job, KeyValue, WebhookDelivery
-from devops_center.status.models import CheckResult, CheckRollup, CheckState
+from devops_center.outbox.models import Job, WebhookDelivery
+from devops_center.status.models import (
+    CheckResult,
+    CheckRollup,
+    CheckState,
+    MaintenanceWindowRow,
+    RollupWatermark,
+)
 from devops_center.support.models import BugLog, FaqEntry, FaqVote
 from devops_center.users.models import (
     ApiToken,
@@ -20,7 +28,9 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Base",
+    "BotDialog",
     "BugLog",
+    "CacheEntry",
     "ChangelogEntry",
     "CheckResult",
     "CheckRollup",
@@ -30,11 +40,14 @@ __all__ = [
     "FaqEntry",
     "FaqVote",
     "GithubIssue",
+    "GithubIssueRequest",
+    "GithubSyncState",
     "Incident",
     "Job",
-    "KeyValue",
     "LoginLink",
     "LoginThrottle",
+    "MaintenanceWindowRow",
+    "RollupWatermark",
     "User",
     "UserSession",
     "WebhookDelivery",

@@ -10,7 +10,7 @@ import pytest
 from devops_center.config import KpiConfig
 from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
-from devops_center.integrations.github.models import GithubIssue
+from devops_center.github.models import GithubIssue
 from devops_center.status.models import CheckState
 from devops_center.support.models import BugLog
 from devops_center.users import service as users

@@ -8,7 +8,7 @@ import io
 from PIL import Image
 from sqlalchemy import func, select
 
-from devops_center.jobs import worker
+from devops_center import worker
 from devops_center.outbox.models import Job
 from devops_center.support.models import BugLog
 from devops_center.users.models import User

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
+from devops_center import worker
 from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
-from devops_center.jobs import worker
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
 from devops_center.support import service as support
 from devops_center.users import service as users
 from devops_center.users.models import User
 from tests.bot.standin import StandIn
+from tests.conftest import make_settings
 
 
 async def _make_due(sessionmaker) -> None:
@@ -25,13 +28,14 @@ async def _make_due(sessionmaker) -> None:
 async def _reporter_with_bug(sessionmaker, *, lang: str = "ru", priority: str = "medium"):
     async with sessionmaker() as s, s.begin():
         user = await users.create_user(s, name="Иван", telegram_id=4242, language=lang)
-        bug = await support.file_bug(
+        filed = await support.file_bug(
             s,
-            user_id=user.id,
-            data=support.BugInput("Экспорт <падает>", "Экспорт", "PDF", "Ошибка", priority),
+            settings=make_settings("sqlite+aiosqlite:///unused", Path("/tmp")),
+            reporter_id=user.id,
+            report=support.BugReport("Экспорт <падает>", "Экспорт", "PDF", "Ошибка", priority),
             source="telegram",
         )
-    return user, bug
+    return user, filed.bug
 
 
 async def test_status_change_and_github_issue_reach_the_reporter(
@@ -42,13 +46,9 @@ async def test_status_change_and_github_issue_reach_the_reporter(
         await support.update_bug(s, bug_id=bug.id, actor_id=None, status="in_progress")
         await outbox.enqueue(
             s,
-            kind="notify.user",
-            payload={
-                "user_id": user.id,
-                "event": "bug_github_issue",
-                "bug_id": bug.id,
-                "issue_number": 17,
-            },
+            messages.NotifyUser(
+                user_id=user.id, event="bug_github_issue", bug_id=bug.id, issue_number=17
+            ),
         )
     await worker.drain(settings, sessionmaker, kinds=["notify.user"])
     texts = [c.text for c in standin.sent(4242)]
@@ -108,9 +108,7 @@ async def test_admin_chat_alerts(settings, sessionmaker, standin: StandIn) -> No
         s.add(dep)
         await s.flush()
         await outbox.enqueue(
-            s,
-            kind="notify.admin",
-            payload={"event": "deployment_finished", "deployment_id": dep.id},
+            s, messages.NotifyAdmins(event="deployment_finished", deployment_id=dep.id)
         )
     await worker.drain(settings, sessionmaker, kinds=["notify.admin"])
     texts = [c.text for c in standin.sent(settings.telegram_chat_id)]
@@ -156,9 +154,7 @@ async def test_fetch_photo_refuses_a_file_that_is_not_an_image(
     _user, bug = await _reporter_with_bug(sessionmaker)
     standin.files["bad"] = b"%PDF-1.4 not an image"
     async with sessionmaker() as s, s.begin():
-        await outbox.enqueue(
-            s, kind="telegram.fetch_photo", payload={"bug_id": bug.id, "file_id": "bad"}
-        )
+        await outbox.enqueue(s, messages.FetchBugPhoto(bug_id=bug.id, file_id="bad"))
     await worker.drain(settings, sessionmaker, kinds=["telegram.fetch_photo"])
     async with sessionmaker() as s:
         job = (await s.execute(select(Job).where(Job.kind == "telegram.fetch_photo"))).scalar_one()
@@ -190,9 +186,7 @@ async def test_a_photo_stored_after_the_issue_is_commented_on_the_issue_once(
         _user, bug = await _reporter_with_bug(sessionmaker)
         standin.files["shot-9"] = png_bytes()
         async with sessionmaker() as s, s.begin():  # as the bot's Submit does
-            await outbox.enqueue(
-                s, kind="telegram.fetch_photo", payload={"bug_id": bug.id, "file_id": "shot-9"}
-            )
+            await outbox.enqueue(s, messages.FetchBugPhoto(bug_id=bug.id, file_id="shot-9"))
         # The issue job runs first: the issue is opened without the screenshot.
         assert await worker.drain(settings, sessionmaker, kinds=["github.create_issue"]) == 1
         assert "Screenshot" not in github.issues[1]["body"]

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from devops_center import cache
 from devops_center.config import KpiConfig
 from devops_center.digest import service as digest
 from devops_center.integrations.telegram.client import split_text
 from devops_center.kpis import demo as demo_kpi
 from devops_center.kpis import service as kpis
-from devops_center.outbox import service as outbox
 
 
-async def test_kv_get_sees_kv_set_in_the_same_session(session) -> None:
-    """Regression: kv_get used session.get(), which returned the stale identity-map row."""
+async def test_cache_get_sees_put_in_the_same_session(session) -> None:
+    """Regression: the read used session.get(), which returned the stale identity-map row."""
     async with session.begin():
-        await outbox.kv_set(session, key="k", value={"n": 1})
-        assert await outbox.kv_get(session, key="k") == {"n": 1}
-        await outbox.kv_set(session, key="k", value={"n": 2})
-        assert await outbox.kv_get(session, key="k") == {"n": 2}
-        await outbox.kv_set(session, key="gone", value=1, ttl=timedelta(seconds=-1))
-        assert await outbox.kv_get(session, key="gone") is None
-        await outbox.kv_delete(session, key="k")
-        assert await outbox.kv_get(session, key="k") is None
+        hour = timedelta(hours=1)
+        await cache.put(session, key="k", value={"n": 1}, ttl=hour)
+        assert await cache.get(session, key="k") == {"n": 1}
+        await cache.put(session, key="k", value={"n": 2}, ttl=hour)
+        assert await cache.get(session, key="k") == {"n": 2}
+        await cache.put(session, key="gone", value=1, ttl=timedelta(seconds=-1))
+        assert await cache.get(session, key="gone") is None
+        await cache.drop(session, key="k")
+        assert await cache.get(session, key="k") is None
 
 
 async def test_demo_kpi_and_failing_kpis(settings, session) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from devops_center import cache
 from devops_center.bot.runner import HEARTBEAT_KEY, run_bot
 from devops_center.integrations.telegram.webhook import webhook_secret
-from devops_center.outbox import service as outbox
 from devops_center.outbox.models import WebhookDelivery
 from devops_center.users.models import User
 from tests.bot.standin import StandIn, TgUser, fixture
@@ -69,7 +69,7 @@ async def test_webhook_mode_end_to_end(
     async with sessionmaker() as s:
         rows = list((await s.execute(select(WebhookDelivery))).scalars())
         assert len(rows) == 3 and {r.status for r in rows} == {"processed"}
-        assert await outbox.kv_get(s, key=HEARTBEAT_KEY)
+        assert await cache.get(s, key=HEARTBEAT_KEY)
 
 
 async def test_webhook_is_closed_without_webhook_mode(tmp_path) -> None:
@@ -84,6 +84,32 @@ async def test_webhook_is_closed_without_webhook_mode(tmp_path) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         response = await c.post("/webhooks/telegram", json={"update_id": 1})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"update_id": 1, "m":' + b"[" * 500 + b"]" * 500 + b"}"],
+    ids=["recursion", "too-deep"],
+)
+async def test_deep_json_to_the_telegram_webhook_is_400(tmp_path, body: bytes) -> None:
+    import httpx
+
+    from devops_center.integrations.telegram.webhook import webhook_secret
+    from devops_center.web.app import create_app
+    from tests.conftest import make_settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}"  # refused before any query
+    settings = make_settings(
+        url, tmp_path, telegram_bot_token="1:x", telegram_webhook_url="https://x.example/h"
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        response = await c.post(
+            "/webhooks/telegram",
+            content=body,
+            headers={"x-telegram-bot-api-secret-token": webhook_secret(settings)},
+        )
+    assert response.status_code == 400
 
 
 async def test_unparseable_and_group_updates_are_logged_and_skipped(

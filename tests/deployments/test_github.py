@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from devops_center import worker
 from devops_center.deployments import service as deployments
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.deployments.schemas import DeploymentIn
 from devops_center.incidents.models import Incident
-from devops_center.jobs import worker
 from devops_center.outbox.models import Job
 from tests.conftest import make_settings
 from tests.deployments.standin import commit_object, github_standin

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from devops_center import cache
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.dora import service as dora
 from devops_center.incidents.models import Incident
@@ -249,11 +250,10 @@ async def test_cached_report_is_shared_and_dropped_on_writes(sessionmaker, setti
 
 async def test_the_cache_version_is_written_at_commit_and_only_then(sessionmaker) -> None:
     from devops_center.incidents import service as incidents
-    from devops_center.outbox import service as outbox
 
     async def version() -> object:
         async with sessionmaker() as s:
-            return await outbox.kv_get(s, key=dora.VERSION_KEY)
+            return await cache.get(s, key=dora.VERSION_KEY)
 
     before = await version()
     async with sessionmaker() as s:
@@ -270,6 +270,6 @@ async def test_the_cache_version_is_written_at_commit_and_only_then(sessionmaker
     assert await version() == before
     async with sessionmaker() as s, s.begin():
         await incidents.metrics_changed(s)
-        assert await outbox.kv_get(s, key=dora.VERSION_KEY) == before  # not yet: at COMMIT
+        assert await cache.get(s, key=dora.VERSION_KEY) == before  # not yet: at COMMIT
     committed = await version()
     assert committed not in (None, before)

@@ -47,6 +47,10 @@ def settings(db_url: str, tmp_path: Path, standin: StandIn) -> Settings:
     return github_settings(db_url, tmp_path, standin)
 
 
+# Settings for filing many bugs in a test (no rate limit; nothing else is read).
+UNLIMITED = make_settings("sqlite+aiosqlite:///unused", Path("/tmp"), bug_rate_limit_per_hour=10**6)
+
+
 async def file_bug(
     sessionmaker: async_sessionmaker[AsyncSession],
     user_id: int,
@@ -54,16 +58,15 @@ async def file_bug(
     title: str = "Shift list is empty",
     priority: str = "medium",
 ) -> BugLog:
+    report = support.BugReport(
+        title=title,
+        what_doing="Opened the shift list",
+        expected="My three shifts",
+        actual="An empty page",
+        priority=priority,
+    )
     async with sessionmaker() as s, s.begin():
-        return await support.file_bug(
-            s,
-            user_id=user_id,
-            data=support.BugInput(
-                title=title,
-                what_doing="Opened the shift list",
-                expected="My three shifts",
-                actual="An empty page",
-                priority=priority,
-            ),
-            rate_limit_per_hour=10_000,
+        filed = await support.file_bug(
+            s, settings=UNLIMITED, reporter_id=user_id, report=report, source="web"
         )
+        return filed.bug

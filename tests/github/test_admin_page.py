@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from devops_center.jobs import github as gh_jobs
-from devops_center.jobs import worker
+from devops_center import worker
+from devops_center.github import gateway, sync
+from devops_center.outbox import messages
 from devops_center.outbox.models import Job
 from devops_center.support.models import BugLog
 from tests.conftest import post_form
@@ -24,7 +26,7 @@ async def test_failed_job_shows_githubs_message_and_retry_works(
 ) -> None:
     bug = await file_bug(sessionmaker, people["employee"].id)
     standin.fail(401, {"message": "Bad credentials"})
-    await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_CREATE_ISSUE])
+    await worker.drain(settings, sessionmaker, kinds=[messages.CreateGithubIssue.kind])
 
     owner = await as_role("owner")
     page = await owner.get("/admin/github")
@@ -33,21 +35,23 @@ async def test_failed_job_shows_githubs_message_and_retry_works(
     assert f"bug #{bug.id}" in page.text
     async with sessionmaker() as s:
         job = (
-            await s.execute(select(Job).where(Job.kind == gh_jobs.JOB_CREATE_ISSUE))
+            await s.execute(select(Job).where(Job.kind == messages.CreateGithubIssue.kind))
         ).scalar_one()
     assert f'action="/admin/github/jobs/{job.id}/retry"' in page.text
 
     standin.recover()
     async with sessionmaker() as s, s.begin():  # a rate limit is shown too
-        await gh_jobs.outbox.kv_set(s, key=gh_jobs.PAUSE_KEY, value="2999-01-01T00:00:00+00:00")
+        await gateway.update_state(
+            s, settings.github_repo, paused_until=datetime(2999, 1, 1, tzinfo=UTC)
+        )
     assert "GitHub jobs resume at" in (await owner.get("/admin/github/panel")).text
     async with sessionmaker() as s, s.begin():
-        await gh_jobs.outbox.kv_delete(s, key=gh_jobs.PAUSE_KEY)
+        await gateway.update_state(s, settings.github_repo, paused_until=None)
     response = await post_form(
         owner, f"/admin/github/jobs/{job.id}/retry", {}, form_page="/admin/github"
     )
     assert response.status_code == 303
-    await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_CREATE_ISSUE])
+    await worker.drain(settings, sessionmaker, kinds=[messages.CreateGithubIssue.kind])
     async with sessionmaker() as s:
         stored = await s.get(BugLog, bug.id)
     assert stored is not None and stored.github_issue_number == 1
@@ -67,9 +71,9 @@ async def test_panel_fragment_counts_the_mirror(
     standin.add_issue("Typo", labels=["bug", "priority:low"])
     standin.add_issue("Docs", labels=["documentation"])
     async with sessionmaker() as s, s.begin():
-        await gh_jobs.request_sync(s)
-        await gh_jobs.request_sync(s)  # a second click queues nothing more
-    assert await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_SYNC_ISSUES]) == 1
+        await sync.request_sync(s)
+        await sync.request_sync(s)  # a second click queues nothing more
+    assert await worker.drain(settings, sessionmaker, kinds=[messages.SyncGithubIssues.kind]) == 1
 
     owner = await as_role("owner")
     panel = await owner.get("/admin/github/panel")

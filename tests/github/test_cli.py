@@ -7,23 +7,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
+from devops_center import worker
 from devops_center.cli import app
+from devops_center.config import get_settings
 from devops_center.db import make_engine, make_sessionmaker
-from devops_center.jobs import github as gh_jobs
+from devops_center.github import webhooks
 from devops_center.migrations import runner
-from devops_center.outbox.models import Job
+from devops_center.outbox.models import Job, WebhookDelivery
 
 
 async def _store_unhandled(url: str) -> None:
     engine = make_engine(url, pool_size=1)
     try:
-        async with make_sessionmaker(engine)() as s, s.begin():
-            await gh_jobs.record_delivery(
+        sessionmaker = make_sessionmaker(engine)
+        async with sessionmaker() as s, s.begin():
+            await webhooks.record_delivery(
                 s, delivery_id="d-1", event="star", payload={"action": "started"}
             )
+        # The worker finds no handler for "star" and keeps the delivery as unhandled.
+        settings = get_settings(database_url=url, config_file=None, checks=[])
+        await worker.drain(settings, sessionmaker)
+        async with sessionmaker() as s:
+            assert (await s.scalar(select(WebhookDelivery.status))) == "unhandled"
+            await s.execute(delete(Job))
+            await s.commit()
     finally:
         await engine.dispose()
 
@@ -54,14 +64,14 @@ def test_status_and_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     assert "0 delivery(ies)" in cli.invoke(app, ["github", "replay"]).output
 
-    async def on_star(session: Any, event: gh_jobs.WebhookEvent) -> None:
+    async def on_star(session: Any, event: webhooks.WebhookEvent) -> None:
         return None
 
-    gh_jobs.register_event_handler("star", on_star)
+    webhooks.register_event_handler("star", on_star)
     try:
         replay = cli.invoke(app, ["github", "replay", "--event", "star"])
     finally:
-        gh_jobs.EVENT_HANDLERS.pop("star")
+        webhooks.EVENT_HANDLERS.pop("star")
     assert replay.exit_code == 0 and "1 delivery(ies) queued again" in replay.output
     assert asyncio.run(_jobs(url)) == [("github.process_delivery", {"delivery": 1})]
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 
 from devops_center.db import utcnow
 from devops_center.integrations.github.render import bug_id_from_body
-from devops_center.jobs import github as gh_jobs
+from devops_center.outbox import messages
 from devops_center.outbox.models import Job
 from devops_center.support import service as support
 from devops_center.support.models import BugLog
@@ -100,15 +100,16 @@ async def test_200_bugs_survive_github_outage_and_two_kills(
             for n in range(BUGS):
                 await support.file_bug(
                     s,
-                    user_id=people["employee"].id,
-                    data=support.BugInput(
+                    settings=settings.model_copy(update={"bug_rate_limit_per_hour": 10_000}),
+                    reporter_id=people["employee"].id,
+                    report=support.BugReport(
                         title=f"Bug number {n}",
                         what_doing="Working",
                         expected="It works",
                         actual="It broke",
                         priority=("high", "medium", "low")[n % 3],
                     ),
-                    rate_limit_per_hour=10_000,
+                    source="web",
                 )
         deadline = time.monotonic() + 30
         while standin.count("GET", "/user") < 3 and time.monotonic() < deadline:
@@ -148,7 +149,9 @@ async def test_200_bugs_survive_github_outage_and_two_kills(
     async with sessionmaker() as s:
         rows = (await s.execute(select(BugLog.id, BugLog.github_issue_number))).all()
         failed = await s.scalar(
-            select(func.count()).where(Job.kind == gh_jobs.JOB_CREATE_ISSUE, Job.status != "done")
+            select(func.count()).where(
+                Job.kind == messages.CreateGithubIssue.kind, Job.status != "done"
+            )
         )
     assert failed == 0
     assert len({number for _, number in rows}) == BUGS

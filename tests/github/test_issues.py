@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from devops_center import worker
 from devops_center.db import utcnow
-from devops_center.integrations.github.models import GithubIssue
-from devops_center.jobs import github as gh_jobs
-from devops_center.jobs import worker
+from devops_center.github import issues, presenter
+from devops_center.github.models import GithubIssue, GithubSyncState
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
 from devops_center.support.models import BugLog
@@ -20,7 +21,7 @@ from tests.github.conftest import REPO, file_bug, github_settings
 from tests.github.standin import SECONDARY_LIMIT_BODY, StandIn
 
 ONLY_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-KINDS = [gh_jobs.JOB_CREATE_ISSUE]
+KINDS = [messages.CreateGithubIssue.kind]
 
 
 async def _run(settings: Any, sessionmaker: Any) -> int:
@@ -43,7 +44,7 @@ async def _make_due(sessionmaker: Any) -> None:
     """Time passes: backed-off jobs come due, a pause GitHub asked for is over."""
     async with sessionmaker() as s, s.begin():
         await s.execute(update(Job).values(run_after=utcnow() - timedelta(seconds=1)))
-        await outbox.kv_delete(s, key=gh_jobs.PAUSE_KEY)
+        await s.execute(update(GithubSyncState).values(paused_until=None))
 
 
 async def test_bug_becomes_one_issue(settings, sessionmaker, people, standin: StandIn) -> None:
@@ -203,7 +204,7 @@ async def test_permanent_failures_stop_and_are_retryable(
 
     standin.recover()
     async with sessionmaker() as s, s.begin():
-        await gh_jobs.retry_github_job(s, job_id=job.id)
+        await presenter.retry_github_job(s, job_id=job.id)
     await _run(settings, sessionmaker)
     assert (await _job(sessionmaker)).status == "done"
     assert (await _bug(sessionmaker, bug.id)).github_issue_number == 1
@@ -220,7 +221,7 @@ async def test_without_token_bugs_are_kept_locally_then_backfilled(
     assert (await _bug(sessionmaker, bug.id)).github_issue_number is None
     assert standin.calls == []
     async with sessionmaker() as s:
-        view = await gh_jobs.overview(s, off)
+        view = await presenter.overview(s, off)
     assert not view.github.enabled and "kept locally" in view.github.why
     assert view.bugs_without_issue == 1
 
@@ -228,8 +229,8 @@ async def test_without_token_bugs_are_kept_locally_then_backfilled(
     on = github_settings(db_url, tmp_path, standin)
     async with sessionmaker() as s, s.begin():
         await s.execute(update(BugLog).values(created_at=utcnow() - timedelta(minutes=5)))
-        await outbox.enqueue(s, kind=gh_jobs.JOB_SYNC_ISSUES)
-    await worker.drain(on, sessionmaker, kinds=[gh_jobs.JOB_SYNC_ISSUES])
+        await outbox.enqueue(s, messages.SyncGithubIssues())
+    await worker.drain(on, sessionmaker, kinds=[messages.SyncGithubIssues.kind])
     await _run(on, sessionmaker)
     assert (await _bug(sessionmaker, bug.id)).github_issue_number == 1
 
@@ -267,7 +268,7 @@ async def test_webhook_links_first_reporter_told_once(
     standin.lose_create_answers = 1
     await _run(settings, sessionmaker)
     async with sessionmaker() as s, s.begin():
-        await gh_jobs.apply_issue_to_bug(
+        await issues.apply_issue_to_bug(
             s, settings, parse_issue(standin.issues[1], repo=REPO), action="opened"
         )
     await _make_due(sessionmaker)

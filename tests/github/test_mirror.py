@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from devops_center.integrations.github import mirror
+from devops_center import worker
+from devops_center.github import mirror, presenter
+from devops_center.github.models import GithubIssue, GithubSyncState
 from devops_center.integrations.github.events import is_pull_request, parse_issue
-from devops_center.integrations.github.models import GithubIssue
-from devops_center.jobs import github as gh_jobs
-from devops_center.jobs import worker
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
+from devops_center.outbox.models import Job
 from devops_center.support.models import BugLog
 from tests.github.conftest import REPO, file_bug
 from tests.github.standin import StandIn
@@ -24,8 +25,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github"
 
 async def _sync(settings: Any, sessionmaker: Any) -> None:
     async with sessionmaker() as s, s.begin():
-        await outbox.enqueue(s, kind=gh_jobs.JOB_SYNC_ISSUES)
-    assert await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_SYNC_ISSUES]) == 1
+        await outbox.enqueue(s, messages.SyncGithubIssues())
+    assert await worker.drain(settings, sessionmaker, kinds=[messages.SyncGithubIssues.kind]) == 1
 
 
 async def test_sync_pages_then_304_then_reconciles_a_closed_issue(
@@ -51,8 +52,8 @@ async def test_sync_pages_then_304_then_reconciles_a_closed_issue(
     await _sync(settings, sessionmaker)
     assert standin.calls[calls:] == [("GET", f"/repos/{REPO}/issues")]
     async with sessionmaker() as s:
-        last = await outbox.kv_get(s, key=gh_jobs.LAST_SYNC_KEY)
-    assert last["not_modified"] is True
+        state = await s.get(GithubSyncState, REPO)
+    assert state is not None and state.last_sync_not_modified is True
 
     # Issue 42 was closed and its webhook missed: the sync notices and resolves the bug.
     standin.set_state(42, "closed")
@@ -99,13 +100,13 @@ async def test_a_failed_sync_is_shown_not_piled_up(
     standin.fail(502, {"message": "Bad Gateway"})
     await _sync(settings, sessionmaker)
     async with sessionmaker() as s:
-        view = await gh_jobs.overview(s, settings)
-        jobs = (await s.execute(select(gh_jobs.Job))).scalars().all()
+        view = await presenter.overview(s, settings)
+        jobs = (await s.execute(select(Job))).scalars().all()
     assert [j.status for j in jobs] == ["done"]
     assert view.sync_error == "GitHub 502: Bad Gateway" and view.counts.open == 0
 
     standin.recover()
     await _sync(settings, sessionmaker)
     async with sessionmaker() as s:
-        view = await gh_jobs.overview(s, settings)
+        view = await presenter.overview(s, settings)
     assert view.sync_error is None and view.counts.open == 1

@@ -12,10 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from devops_center import worker
+from devops_center.github import webhooks
+from devops_center.github.models import GithubIssue
 from devops_center.integrations.github import signature
-from devops_center.integrations.github.models import GithubIssue
-from devops_center.jobs import github as gh_jobs
-from devops_center.jobs import worker
+from devops_center.outbox import messages
+from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job, WebhookDelivery
 from devops_center.support.models import BugLog
 from tests.conftest import make_settings
@@ -75,7 +77,7 @@ async def _linked_bug(sessionmaker: Any, user_id: int, number: int = 7, **kw: An
 
 
 async def _process(settings: Any, sessionmaker: Any) -> int:
-    return await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_PROCESS_DELIVERY])
+    return await worker.drain(settings, sessionmaker, kinds=[messages.ProcessGithubDelivery.kind])
 
 
 async def _count(sessionmaker: Any, model: Any, *where: Any) -> int:
@@ -152,7 +154,7 @@ async def test_repeated_delivery_has_no_second_effect(
     again = await deliver(client, "issues", payload, delivery="same")
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert await _count(sessionmaker, WebhookDelivery) == 1
-    assert await _count(sessionmaker, Job, Job.kind == gh_jobs.JOB_PROCESS_DELIVERY) == 1
+    assert await _count(sessionmaker, Job, Job.kind == messages.ProcessGithubDelivery.kind) == 1
     await _process(settings, sessionmaker)
     assert await _count(sessionmaker, Job, Job.kind == "notify.user") == 1
 
@@ -274,21 +276,24 @@ async def test_events_without_handler_are_kept_and_replayable(
 ) -> None:
     payload = {"action": "started", "repository": {"full_name": REPO}, "sender": {"login": "x"}}
     response = await deliver(client, "star", payload, delivery="d-star")
-    assert response.status_code == 202 and response.json()["status"] == "unhandled"
-    assert await _count(sessionmaker, Job) == 0
+    assert response.status_code == 202 and response.json()["status"] == "received"
+    # The worker (which knows every feature's handlers) finds none and keeps it.
+    await _process(settings, sessionmaker)
+    async with sessionmaker() as s:
+        assert (await s.execute(select(WebhookDelivery.status))).scalar_one() == "unhandled"
 
     seen: list[tuple[str, str | None, str]] = []
 
-    async def on_star(session: Any, event: gh_jobs.WebhookEvent) -> None:
+    async def on_star(session: Any, event: webhooks.WebhookEvent) -> None:
         seen.append((event.name, event.action, event.delivery_id))
 
-    gh_jobs.register_event_handler("star", on_star)
+    webhooks.register_event_handler("star", on_star)
     try:
         async with sessionmaker() as s, s.begin():
-            assert await gh_jobs.replay_unhandled(s) == 1
+            assert await webhooks.replay_unhandled(s) == 1
         await _process(settings, sessionmaker)
     finally:
-        gh_jobs.EVENT_HANDLERS.pop("star")
+        webhooks.EVENT_HANDLERS.pop("star")
     assert seen == [("star", "started", "d-star")]
     async with sessionmaker() as s:
         delivery = (await s.execute(select(WebhookDelivery))).scalar_one()
@@ -299,12 +304,12 @@ async def test_events_without_handler_are_kept_and_replayable(
 async def test_a_failing_handler_is_recorded_and_retried(settings, client, sessionmaker) -> None:
     calls: list[int] = []
 
-    async def flaky(session: Any, event: gh_jobs.WebhookEvent) -> None:
+    async def flaky(session: Any, event: webhooks.WebhookEvent) -> None:
         calls.append(1)
         if len(calls) == 1:
             raise ConnectionError("downstream is down")
 
-    gh_jobs.register_event_handler("star", flaky)
+    webhooks.register_event_handler("star", flaky)
     try:
         await deliver(client, "star", {"action": "started"}, delivery="d-flaky")
         await _process(settings, sessionmaker)
@@ -317,7 +322,7 @@ async def test_a_failing_handler_is_recorded_and_retried(settings, client, sessi
             await s.execute(update(Job).values(run_after=job.created_at))
         await _process(settings, sessionmaker)
     finally:
-        gh_jobs.EVENT_HANDLERS.pop("star")
+        webhooks.EVENT_HANDLERS.pop("star")
     async with sessionmaker() as s:
         delivery = (await s.execute(select(WebhookDelivery))).scalar_one()
     assert delivery.status == "processed" and len(calls) == 2
@@ -355,8 +360,8 @@ async def test_comment_refreshes_the_mirror_and_old_deliveries_are_purged(
                 received_at=utcnow() - timedelta(days=31),
             )
         )
-        await gh_jobs.outbox.enqueue(s, kind=gh_jobs.JOB_PURGE_DELIVERIES)
-    await worker.drain(settings, sessionmaker, kinds=[gh_jobs.JOB_PURGE_DELIVERIES])
+        await outbox.enqueue(s, messages.PurgeGithubDeliveries())
+    await worker.drain(settings, sessionmaker, kinds=[messages.PurgeGithubDeliveries.kind])
     async with sessionmaker() as s:
         left = (await s.execute(select(WebhookDelivery.delivery_id))).scalars().all()
     assert left == ["old-failed"]
@@ -379,3 +384,37 @@ async def test_form_encoded_deliveries_are_accepted(settings, client, sessionmak
     )
     assert response.status_code == 200 and response.json()["status"] == "pong"
     assert await _count(sessionmaker, WebhookDelivery, WebhookDelivery.delivery_id == "d-form")
+
+
+async def test_same_content_under_a_new_delivery_id_is_a_repeat(
+    settings, client, sessionmaker, people
+) -> None:
+    """A captured delivery replayed with a fresh X-GitHub-Delivery has no second effect."""
+    await _linked_bug(sessionmaker, people["employee"].id)
+    payload = issue_payload("issues.closed.json", number=7)
+    assert (await deliver(client, "issues", payload, delivery="first")).status_code == 202
+    again = await deliver(client, "issues", payload, delivery="second")
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    other = dict(payload, action="reopened")  # different content: a new event
+    assert (await deliver(client, "issues", other, delivery="third")).status_code == 202
+    assert await _count(sessionmaker, WebhookDelivery) == 2
+    await _process(settings, sessionmaker)
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).where(Job.kind == "notify.user")) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deep enough to break a recursive decoder
+        b'{"a":' * 200 + b"1" + b"}" * 200,  # decodes, but deeper than any real payload
+        b"[1, 2, 3]",
+        b'"just a string"',
+        b"null",
+    ],
+    ids=["recursion", "too-deep", "array", "string", "null"],
+)
+async def test_signed_but_unusable_bodies_are_400(client, sessionmaker, body: bytes) -> None:
+    answer = await deliver(client, "issues", body)
+    assert answer.status_code == 400, answer.text
+    assert await _count(sessionmaker, WebhookDelivery) == 0

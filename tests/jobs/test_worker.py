@@ -1,4 +1,5 @@
-"""The durable job queue: claim, retry with backoff, permanent failure, leases, periodic."""
+"""The durable job queue: typed messages, claim, retry with backoff, permanent failure,
+leases, periodic work, and jobs this code cannot run parked with the reason."""
 
 from __future__ import annotations
 
@@ -8,28 +9,44 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from devops_center import worker
 from devops_center.db import utcnow
-from devops_center.jobs import registry, worker
+from devops_center.outbox import registry
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
 
 CALLS: list[dict[str, Any]] = []
 
 
-@registry.job("test.ok")
-async def _ok(ctx: registry.JobContext, payload: dict[str, Any]) -> None:
-    CALLS.append(payload)
+@registry.message("test.ok")
+class Ok(registry.JobMessage):
+    n: int = 0
 
 
-@registry.job("test.flaky")
-async def _flaky(ctx: registry.JobContext, payload: dict[str, Any]) -> None:
+@registry.message("test.flaky")
+class Flaky(registry.JobMessage):
+    n: int
+
+
+@registry.message("test.fatal")
+class Fatal(registry.JobMessage):
+    pass
+
+
+@registry.handles(Ok)
+async def _ok(ctx: registry.JobContext, msg: Ok) -> None:
+    CALLS.append(msg.model_dump())
+
+
+@registry.handles(Flaky)
+async def _flaky(ctx: registry.JobContext, msg: Flaky) -> None:
     if ctx.attempt < 3:
         raise ConnectionError("stand-in is down")
-    CALLS.append(payload)
+    CALLS.append(msg.model_dump())
 
 
-@registry.job("test.fatal")
-async def _fatal(ctx: registry.JobContext, payload: dict[str, Any]) -> None:
+@registry.handles(Fatal)
+async def _fatal(ctx: registry.JobContext, msg: Fatal) -> None:
     raise registry.PermanentFailure("422 Validation Failed")
 
 
@@ -45,7 +62,7 @@ async def _make_due(sessionmaker) -> None:
 
 async def test_job_runs_once(settings, sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
-        await outbox.enqueue(s, kind="test.ok", payload={"n": 1})
+        await outbox.enqueue(s, Ok(n=1))
     assert await worker.drain(settings, sessionmaker) == 1
     assert CALLS == [{"n": 1}]
     assert await worker.drain(settings, sessionmaker) == 0
@@ -56,7 +73,7 @@ async def test_job_runs_once(settings, sessionmaker) -> None:
 
 async def test_retry_with_backoff_then_success(settings, sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
-        await outbox.enqueue(s, kind="test.flaky", payload={"n": 2})
+        await outbox.enqueue(s, Flaky(n=2))
     await worker.drain(settings, sessionmaker)
     async with sessionmaker() as s:
         job = (await s.execute(select(Job))).scalar_one()
@@ -71,7 +88,7 @@ async def test_retry_with_backoff_then_success(settings, sessionmaker) -> None:
 
 async def test_permanent_failure_is_recorded_and_retryable(settings, sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
-        job = await outbox.enqueue(s, kind="test.fatal")
+        job = await outbox.enqueue(s, Fatal())
     await worker.drain(settings, sessionmaker)
     async with sessionmaker() as s, s.begin():
         stored = await s.get(Job, job.id)
@@ -84,7 +101,7 @@ async def test_permanent_failure_is_recorded_and_retryable(settings, sessionmake
 async def test_expired_lease_is_claimed_again(settings, sessionmaker) -> None:
     """A worker killed mid-job leaves it running; after the lease another worker takes it."""
     async with sessionmaker() as s, s.begin():
-        await outbox.enqueue(s, kind="test.ok", payload={"n": 3})
+        await outbox.enqueue(s, Ok(n=3))
     claimed = await worker.claim(sessionmaker, owner="dead-worker")
     assert claimed is not None
     assert await worker.claim(sessionmaker, owner="other") is None  # lease still held
@@ -96,8 +113,8 @@ async def test_expired_lease_is_claimed_again(settings, sessionmaker) -> None:
 
 async def test_unique_key_and_periodic_once_per_period(settings, sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
-        assert await outbox.enqueue(s, kind="test.ok", unique_key="k1") is not None
-        assert await outbox.enqueue(s, kind="test.ok", unique_key="k1") is None
+        assert await outbox.enqueue(s, Ok(), unique_key="k1") is not None
+        assert await outbox.enqueue(s, Ok(), unique_key="k1") is None
     now = utcnow()
     first = await worker.schedule_periodic(settings, sessionmaker, now=now)
     second = await worker.schedule_periodic(settings, sessionmaker, now=now)
@@ -105,3 +122,34 @@ async def test_unique_key_and_periodic_once_per_period(settings, sessionmaker) -
     async with sessionmaker() as s:
         n = await s.scalar(select(func.count()).where(Job.kind == "maintenance.purge"))
     assert n == 1
+
+
+async def test_unknown_or_malformed_jobs_are_parked_with_the_reason(settings, sessionmaker) -> None:
+    """A row this code cannot run (a kind from a newer release, a payload an older one
+    wrote) is parked, visible with its reason, and never blocks the queue."""
+    async with sessionmaker() as s, s.begin():
+        s.add(Job(kind="test.from_the_future", payload={}, run_after=utcnow()))
+        s.add(Job(kind="test.flaky", payload={"n": "not a number"}, run_after=utcnow()))
+        s.add(Job(kind="test.ok", payload={"n": 5, "extra": 1}, run_after=utcnow()))
+        await outbox.enqueue(s, Ok(n=4))
+    assert await worker.drain(settings, sessionmaker) == 4
+    assert CALLS == [{"n": 4}]
+    async with sessionmaker() as s:
+        jobs = {j.kind + str(j.payload.get("n", "")): j for j in (await s.scalars(select(Job)))}
+    assert jobs["test.from_the_future"].status == "parked"
+    assert "no handler for job kind 'test.from_the_future'" in (
+        jobs["test.from_the_future"].last_error or ""
+    )
+    assert jobs["test.flakynot a number"].status == "parked"
+    assert "malformed payload" in (jobs["test.flakynot a number"].last_error or "")
+    assert jobs["test.ok5"].status == "parked"  # an unknown field: not silently dropped
+    assert jobs["test.ok4"].status == "done"
+    async with sessionmaker() as s:
+        assert (await outbox.queue_counts(s))["parked"] == 3
+
+
+def test_a_message_is_stored_as_its_json() -> None:
+    assert Flaky(n=2).model_dump(mode="json") == {"n": 2}
+    assert Flaky.kind == "test.flaky"
+    with pytest.raises(RuntimeError, match="declared twice"):
+        registry.message("test.ok")(type("Other", (registry.JobMessage,), {}))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.status import service as status
 from devops_center.status.probes import ProbeResult
@@ -58,7 +59,7 @@ async def seed(sessionmaker: async_sessionmaker[AsyncSession], people: dict[str,
                 for d, st in enumerate(["success", "success", "failed", "success", "rolled_back"])
             ],
         )
-        await outbox.enqueue(s, kind="example.kind", payload={})
+        await outbox.enqueue(s, messages.Purge())
         spec = status.CheckSpec("database", "database", True)
         await status.record_result(s, spec=spec, result=ProbeResult(True, 250.0, "SELECT 1"))
 

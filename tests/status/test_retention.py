@@ -8,16 +8,16 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devops_center import jobs  # noqa: F401  (registers the job kinds)
 from devops_center.db import utcnow
 from devops_center.incidents.models import Incident
-from devops_center.jobs.status import schedule_checks
-from devops_center.jobs.worker import drain
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
 from devops_center.status import service as status
+from devops_center.status.jobs import schedule_checks
 from devops_center.status.models import CheckResult, CheckRollup, CheckState
 from devops_center.status.probes import ProbeResult
+from devops_center.worker import drain
 from tests.conftest import make_settings
 
 
@@ -41,10 +41,10 @@ async def test_retention_job(
                 for at in (old, old + timedelta(minutes=1), now - timedelta(hours=2))
             ],
         )
-        done = await outbox.enqueue(s, kind="status.check", payload={"name": "database"})
+        done = await outbox.enqueue(s, messages.RunCheck(name="database"))
         assert done is not None
         done.status, done.finished_at = "done", now - timedelta(hours=2)
-        await outbox.enqueue(s, kind="status.retention")
+        await outbox.enqueue(s, messages.StatusRetention())
     settings = make_settings(db_url, tmp_path)
     assert await drain(settings, sessionmaker, kinds=["status.retention"]) == 1
     async with sessionmaker() as s:

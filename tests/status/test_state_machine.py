@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devops_center import jobs  # noqa: F401  (registers the job kinds)
 from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.incidents.models import Incident
-from devops_center.jobs.worker import drain
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
 from devops_center.status import service as status
 from devops_center.status.models import CheckResult, CheckState
 from devops_center.status.probes import ProbeResult
+from devops_center.worker import drain
 from tests.conftest import make_settings
 from tests.status.conftest import Target, http_check
 
@@ -31,7 +31,7 @@ async def run_check(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], name: str = "api"
 ) -> str:
     async with sessionmaker() as s, s.begin():
-        await outbox.enqueue(s, kind="status.check", payload={"name": name})
+        await outbox.enqueue(s, messages.RunCheck(name=name))
     assert await drain(settings, sessionmaker, kinds=["status.check"]) == 1
     async with sessionmaker() as s:
         state = await s.get(CheckState, name)

@@ -118,7 +118,7 @@ async def test_response_series_buckets(sessionmaker: async_sessionmaker[AsyncSes
 async def test_schedule_enqueues_each_probe_once(
     db_url: str, tmp_path: Path, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    from devops_center.jobs.status import schedule_checks
+    from devops_center.status.jobs import schedule_checks
 
     settings = make_settings(
         db_url,

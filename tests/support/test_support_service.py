@@ -101,11 +101,12 @@ async def test_rate_limit_shared_by_web_and_bot(
     sessionmaker: async_sessionmaker[AsyncSession], people: dict[str, User]
 ) -> None:
     uid = people["employee"].id
-    data = support.BugInput(title="Bot bug", what_doing="a", expected="b", actual="c")
+    report = support.BugReport(title="Bot bug", what_doing="a", expected="b", actual="c")
+    limited = make_settings("sqlite+aiosqlite:///unused", Path("/tmp"), bug_rate_limit_per_hour=2)
     async with sessionmaker() as s, s.begin():
         for _ in range(2):
             await support.file_bug(
-                s, user_id=uid, data=data, source="telegram", rate_limit_per_hour=2
+                s, settings=limited, reporter_id=uid, report=report, source="telegram"
             )
     async with sessionmaker() as s:
         with pytest.raises(RateLimited) as exc:

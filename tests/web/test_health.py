@@ -14,7 +14,7 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "database": "ok"}
+    assert ready.json() == {"status": "ok", "database": "ok", "uploads": "ok"}
 
 
 async def test_readyz_is_503_without_database(tmp_path: Path) -> None:

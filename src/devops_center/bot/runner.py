@@ -32,11 +32,11 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devops_center import cache
 from devops_center.bot.app import build_bot, build_dispatcher, set_commands
 from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.integrations.telegram.webhook import webhook_secret, webhook_url
-from devops_center.outbox import service as outbox
 from devops_center.outbox.models import WebhookDelivery
 from devops_center.users import service as users
 
@@ -147,7 +147,7 @@ class BotRunner:
 
     async def heartbeat(self) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await outbox.kv_set(
+            await cache.put(
                 session,
                 key=HEARTBEAT_KEY,
                 value=utcnow().isoformat(),

@@ -1,6 +1,6 @@
 """Dialog (FSM) state: Redis when ``REDIS_URL`` is set, otherwise our own database.
 
-:class:`DatabaseStorage` keeps each conversation in one ``kv_store`` row. While an update
+:class:`DatabaseStorage` keeps each conversation in one ``bot_dialogs`` row. While an update
 is being handled, reads and writes go to a per-update buffer that the session middleware
 writes in the update's own transaction just before it commits (so the state of a dialog
 and, say, the bug it just filed commit together, and SQLite's write lock is held only
@@ -23,8 +23,8 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, 
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devops_center import dialogs
 from devops_center.config import Settings
-from devops_center.outbox import service as outbox
 
 STATE_TTL = timedelta(days=7)  # an abandoned dialog is forgotten after a week
 
@@ -97,11 +97,7 @@ class UpdateBuffer:
 
     async def flush(self) -> None:
         for name in sorted(self.dirty):
-            row = self.rows[name]
-            if row.get("state") is None and not row.get("data"):
-                await outbox.kv_delete(self.session, key=name)
-            else:
-                await outbox.kv_set(self.session, key=name, value=row, ttl=STATE_TTL)
+            await dialogs.store(self.session, name, self.rows[name], STATE_TTL)
         self.dirty.clear()
 
 
@@ -159,12 +155,10 @@ class DatabaseStorage(BaseStorage):
         buffer = CURRENT.get()
         if buffer is not None:
             if name not in buffer.rows:
-                value = await outbox.kv_get(buffer.session, key=name)
-                buffer.rows[name] = dict(value) if isinstance(value, dict) else {}
+                buffer.rows[name] = await dialogs.load(buffer.session, name)
             return buffer.rows[name]
         async with self.sessionmaker() as session:
-            value = await outbox.kv_get(session, key=name)
-        return dict(value) if isinstance(value, dict) else {}
+            return await dialogs.load(session, name)
 
     async def _write(self, key: StorageKey, row: dict[str, Any]) -> None:
         name = kv_key(key)
@@ -174,10 +168,7 @@ class DatabaseStorage(BaseStorage):
             buffer.dirty.add(name)
             return
         async with self.sessionmaker() as session, session.begin():
-            if row.get("state") is None and not row.get("data"):
-                await outbox.kv_delete(session, key=name)
-            else:
-                await outbox.kv_set(session, key=name, value=row, ttl=STATE_TTL)
+            await dialogs.store(session, name, row, STATE_TTL)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         row = dict(await self._read(key))

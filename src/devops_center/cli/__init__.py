@@ -411,10 +411,13 @@ def tokens_revoke(token_id: int) -> None:
 def config_check() -> None:
     """Print every setting (secrets masked) and which integrations are on or off, and why."""
     from devops_center.cli.config_report import report
+    from devops_center.support import uploads
 
     settings = load_settings()
     for line in report(settings):
         typer.echo(line)
+    if uploads.storage_problem(settings):
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------------------- jobs
@@ -517,7 +520,7 @@ app.add_typer(github_app, name="github")
 @github_app.command("status")
 def github_status() -> None:
     """Is GitHub on, the mirror's counts, failed GitHub jobs."""
-    from devops_center.jobs import github as gh
+    from devops_center.github import presenter as gh
 
     settings = load_settings()
 
@@ -541,7 +544,7 @@ def github_status() -> None:
 @github_app.command("sync")
 def github_sync() -> None:
     """Queue a refresh of the issue mirror (the worker does it)."""
-    from devops_center.jobs import github as gh
+    from devops_center.github import sync as gh
 
     settings = load_settings()
     if not settings.github_enabled().enabled:
@@ -555,8 +558,10 @@ def github_replay(
     event: Annotated[str | None, typer.Option(help="Only this event (e.g. workflow_run).")] = None,
 ) -> None:
     """Queue again the stored deliveries of events that had no handler when they came."""
-    from devops_center.jobs import github as gh
+    from devops_center.github import webhooks as gh
+    from devops_center.worker import load_job_kinds
 
+    load_job_kinds()  # the features' event handlers
     settings = load_settings()
 
     async def go(session: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from devops_center.config import Settings, mask_url
+from devops_center.support import uploads
 
 
 def _show(name: str, value: object) -> str:
@@ -30,4 +31,8 @@ def report(settings: Settings) -> list[str]:
     lines.append("Integrations:")
     for key, feature in settings.features().items():
         lines.append(f"  {key:<20} {'ON ' if feature.enabled else 'off'}  {feature.why}")
+    lines.append("")
+    lines.append("Storage:")
+    problem = uploads.storage_problem(settings)
+    lines.append(f"  {'screenshots':<20} {'PROBLEM: ' + problem if problem else 'ok'}")
     return lines

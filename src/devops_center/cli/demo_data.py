@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import devops_center.deployments.demo as deployments_demo
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker, session_scope, utcnow
-from devops_center.jobs import github as github_jobs
+from devops_center.github import demo as github_demo
 from devops_center.status import demo as status_demo
 from devops_center.support.models import BugLog, FaqEntry
 from devops_center.users import service as users
@@ -298,7 +298,7 @@ async def populate(session: AsyncSession, *, now: datetime) -> None:
     await _faq(session, now=now)
     await deployments_demo.populate_demo(session, now=now)
     await _bugs(session, rng, reporters, people["owner"], now=now)
-    await github_jobs.demo_data(session, now=now)
+    await github_demo.demo_data(session, now=now)
     await status_demo.populate(session, now=now)
 
 

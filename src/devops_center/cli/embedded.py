@@ -12,8 +12,8 @@ import uvicorn
 from devops_center.bot.runner import run_bot
 from devops_center.config import Settings, served_at
 from devops_center.db import make_engine, make_sessionmaker
-from devops_center.jobs.worker import drain, run_worker
 from devops_center.web.app import create_app
+from devops_center.worker import drain, run_worker
 
 log = logging.getLogger("devops_center.serve")
 
@@ -22,7 +22,6 @@ async def run_embedded(
     settings: Settings, *, host: str, port: int, stop: asyncio.Event | None = None
 ) -> None:
     """Web + worker (+ bot when configured) in one process, on one event loop."""
-    from devops_center import jobs  # noqa: F401  (registers job kinds)
 
     settings = served_at(settings, host, port)  # the web check probes this very server
     engine = make_engine(settings.database_url)
@@ -61,7 +60,6 @@ async def run_embedded(
 
 
 async def run_worker_process(settings: Settings, *, once: bool, concurrency: int) -> int:
-    from devops_center import jobs  # noqa: F401
 
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devops_center import cache
 from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment, DeploymentCommit
@@ -34,11 +35,11 @@ from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.incidents import service as incidents
 from devops_center.inputs import http_url_or_none
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 
 log = logging.getLogger("devops_center.deployments")
 
-FETCH_COMMITS = "deployments.fetch_commits"
 FAILED_STATUSES = ("failed", "rolled_back")
 # GitHub conclusions of a finished run → our status (others: not a deployment).
 CONCLUSIONS = {"success": "success", "failure": "failed", "timed_out": "failed"}
@@ -135,9 +136,8 @@ async def record(
     if not commits_known and deployment.status in FINAL_STATUSES:
         await outbox.enqueue(
             session,
-            kind=FETCH_COMMITS,
-            payload={"deployment_id": deployment.id},
-            unique_key=f"{FETCH_COMMITS}:{deployment.id}",
+            messages.FetchDeploymentCommits(deployment_id=deployment.id),
+            unique_key=f"{messages.FetchDeploymentCommits.kind}:{deployment.id}",
         )
     # Last, so the shared cache-version row stays locked only until the commit that
     # follows: concurrent registrations queue on it for as short a time as possible.
@@ -253,8 +253,7 @@ async def _after_status(
             )
     await outbox.enqueue(
         session,
-        kind="notify.admin",
-        payload={"event": "deployment_finished", "deployment_id": deployment.id},
+        messages.NotifyAdmins(event="deployment_finished", deployment_id=deployment.id),
         unique_key=f"deployment_finished:{deployment.id}:{status}",
     )
 
@@ -460,9 +459,9 @@ async def names(session: AsyncSession) -> Names:
     a deployment (the DORA cache version) or ten minutes: the pickers of every dashboard
     view then cost one indexed lookup instead of two walks over the deployments index
     (bench/dora.py: they made /admin/devops slower at 1M deployments than at 10k)."""
-    version = await outbox.kv_get(session, key=incidents.METRICS_VERSION_KEY) or "0"
+    version = await cache.get(session, key=incidents.METRICS_VERSION_KEY) or "0"
     key = f"deployments.names:{version}"[:200]
-    hit = await outbox.kv_get(session, key=key)
+    hit = await cache.get(session, key=key)
     if isinstance(hit, dict) and isinstance(hit.get("services"), list):
         return Names(
             services=[str(x) for x in hit.get("services") or []],
@@ -472,7 +471,7 @@ async def names(session: AsyncSession) -> Names:
         services=[str(x) for x in (await session.execute(_DISTINCT_SERVICES)).scalars()],
         environments=[str(x) for x in (await session.execute(_DISTINCT_ENVIRONMENTS)).scalars()],
     )
-    await outbox.kv_set(session, key=key, value=asdict(found), ttl=NAMES_TTL)
+    await cache.put(session, key=key, value=asdict(found), ttl=NAMES_TTL)
     return found
 
 

@@ -21,8 +21,8 @@ from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
 from devops_center.dora import service as dora
+from devops_center.github import mirror as github_mirror
 from devops_center.i18n import format_ago, gettext, lazy
-from devops_center.integrations.github import mirror as github_mirror
 from devops_center.kpis import service as kpis
 from devops_center.status import service as status_service
 from devops_center.support import service as support
@@ -64,7 +64,7 @@ class SystemState:
 
 @dataclass(frozen=True)
 class IssueCounts:
-    """The fields of ``integrations.github.mirror.IssueCounts`` the digest reads."""
+    """The fields of ``github.mirror.IssueCounts`` the digest reads."""
 
     open: int
     open_critical: int

@@ -45,11 +45,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from devops_center import cache
 from devops_center.db import UTCDateTime, utcnow
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.incidents import service as incidents
 from devops_center.incidents.models import Incident
-from devops_center.outbox import service as outbox
 
 WINDOWS = (7, 30, 90)
 WEEKS = 12
@@ -879,12 +879,12 @@ async def cached_report(
     dashboard, API polls and scrapes then cost one indexed lookup instead of the
     aggregates; the figures are those of at most a minute ago."""
     moment = (now or utcnow()).astimezone(UTC)
-    version = await outbox.kv_get(session, key=VERSION_KEY) or "0"
+    version = await cache.get(session, key=VERSION_KEY) or "0"
     key = (
         f"dora.report:{version}:{days}:{environment}:{service or ''}:{tz}:"
         f"{int(moment.timestamp() // 60)}"
     )[:200]
-    hit = await outbox.kv_get(session, key=key)
+    hit = await cache.get(session, key=key)
     if isinstance(hit, dict):
         try:
             report = report_from_dict(hit)
@@ -895,5 +895,5 @@ async def cached_report(
     report = await dora_report(
         session, days=days, environment=environment, service=service, now=moment, tz=tz
     )
-    await outbox.kv_set(session, key=key, value=report.as_dict(), ttl=CACHE_TTL)
+    await cache.put(session, key=key, value=report.as_dict(), ttl=CACHE_TTL)
     return report

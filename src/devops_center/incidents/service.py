@@ -5,22 +5,24 @@ At most one open incident per (source, source_ref): opening again returns the op
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from sqlalchemy import ColumnElement, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from devops_center import cache
 from devops_center.db import utcnow
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.incidents.models import INCIDENT_SOURCES, Incident
-from devops_center.outbox import service as outbox
 
 # The version of the figures derived from deployments and incidents (DORA). Both
 # domains sit on top of this one, so the mark lives here; dora's cache keys on it.
 METRICS_VERSION_KEY = "dora.version"
+# Longer than anything it versions lives: dropped, it reads as "0" until the next write.
+VERSION_TTL = timedelta(days=30)
 
 
 _CHANGED = "dcc.metrics_changed"
@@ -44,7 +46,9 @@ def _write_version(session: Session) -> None:
         return
     if session.info.pop(_CHANGED, False):
         dialect = session.get_bind().dialect.name
-        session.execute(outbox.kv_upsert(dialect, key=METRICS_VERSION_KEY, value=uuid4().hex))
+        session.execute(
+            cache.upsert(dialect, key=METRICS_VERSION_KEY, value=uuid4().hex, ttl=VERSION_TTL)
+        )
 
 
 @event.listens_for(Session, "after_soft_rollback")

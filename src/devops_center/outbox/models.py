@@ -1,4 +1,4 @@
-"""Durable work: the job table (outbox), webhook deliveries and a small key-value store."""
+"""Durable work: the job table (outbox) and received webhook deliveries."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from devops_center.db import Base, UTCDateTime, utcnow
 
-JOB_STATUSES = ("pending", "running", "done", "failed")
+# parked: a job this code cannot run (unknown kind, payload that does not validate),
+# kept with the reason until an admin retries it after an upgrade, or deletes it.
+JOB_STATUSES = ("pending", "running", "done", "failed", "parked")
 
 
 class Job(Base):
@@ -18,7 +20,7 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('pending','running','done','failed')", name="status"),
+        CheckConstraint("status IN ('pending','running','done','failed','parked')", name="status"),
         Index("ix_jobs_status_run_after", "status", "run_after"),
         Index("ix_jobs_kind_status", "kind", "status"),
     )
@@ -45,12 +47,16 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("source", "delivery_id"),
+        UniqueConstraint("source", "content_hash"),
         Index("ix_webhook_deliveries_received_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))  # github | telegram
     delivery_id: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of the event and its canonical JSON: the same content sent again under a new
+    # delivery id (a replayed capture, a duplicate send) is recognised as a repeat.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     event: Mapped[str] = mapped_column(String(50))
     action: Mapped[str | None] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -58,14 +64,3 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class KeyValue(Base):
-    """Small shared state: ETags, heartbeats, bot dialog state without Redis."""
-
-    __tablename__ = "kv_store"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

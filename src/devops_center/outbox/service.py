@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Executable, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,26 +12,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devops_center.db import utcnow
 from devops_center.errors import NotFound
 from devops_center.i18n import lazy
-from devops_center.outbox.models import Job, KeyValue
+from devops_center.outbox.models import JOB_STATUSES, Job
+from devops_center.outbox.registry import JobMessage
 
 
 async def enqueue(
     session: AsyncSession,
+    message: JobMessage,
     *,
-    kind: str,
-    payload: dict[str, Any] | None = None,
     unique_key: str | None = None,
     run_after: datetime | None = None,
     max_attempts: int = 10,
 ) -> Job | None:
-    """Add a job in the caller's transaction.
+    """Add the job ``message`` (see :mod:`devops_center.outbox.messages`) in the caller's
+    transaction.
 
     With ``unique_key`` the job is added at most once, ever (periodic work uses a key per
     period so that several schedulers never double-run it); returns None if it exists.
     """
+    if not message.kind:
+        raise TypeError(f"{type(message).__name__} is not a declared job kind")
     values = {
-        "kind": kind,
-        "payload": payload or {},
+        "kind": message.kind,
+        "payload": message.model_dump(mode="json", exclude_defaults=True),
         "unique_key": unique_key,
         "run_after": run_after or utcnow(),
         "max_attempts": max_attempts,
@@ -93,69 +95,16 @@ async def list_jobs(
 async def queue_counts(session: AsyncSession) -> dict[str, int]:
     """Jobs by status (for the dashboard and Prometheus)."""
     rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
-    counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
+    counts = dict.fromkeys(JOB_STATUSES, 0)
     counts.update({status: int(n) for status, n in rows})
     return counts
 
 
-# ----------------------------------------------------------------- key-value store
-
-
-async def kv_get(session: AsyncSession, *, key: str) -> Any:
-    # A fresh SELECT, not session.get(): kv_set writes with a Core upsert that the
-    # identity map never sees, so a cached row would be stale after kv_set.
-    row = (
-        await session.execute(
-            select(KeyValue.value, KeyValue.expires_at).where(KeyValue.key == key)
-        )
-    ).one_or_none()
-    if row is None or (row.expires_at is not None and row.expires_at < utcnow()):
-        return None
-    return row.value
-
-
-def kv_upsert(dialect: str, *, key: str, value: Any, ttl: timedelta | None = None) -> Executable:
-    """The statement that stores ``value`` under ``key`` (insert or replace)."""
-    now = utcnow()
-    expires = now + ttl if ttl else None
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(KeyValue).values(key=key, value=value, expires_at=expires, updated_at=now)
-    return stmt.on_conflict_do_update(
-        index_elements=["key"],
-        set_={"value": stmt.excluded.value, "expires_at": expires, "updated_at": now},
+async def purge_finished(
+    session: AsyncSession, *, older_than: timedelta = timedelta(days=7)
+) -> int:
+    """Delete done jobs older than the cut-off (failed and parked ones stay for the admin)."""
+    result = await session.execute(
+        delete(Job).where(Job.status == "done", Job.finished_at < utcnow() - older_than)
     )
-
-
-async def kv_set(
-    session: AsyncSession, *, key: str, value: Any, ttl: timedelta | None = None
-) -> None:
-    dialect = session.get_bind().dialect.name
-    await session.execute(kv_upsert(dialect, key=key, value=value, ttl=ttl))
-
-
-async def kv_delete(session: AsyncSession, *, key: str) -> None:
-    from sqlalchemy import delete
-
-    await session.execute(delete(KeyValue).where(KeyValue.key == key))
-
-
-async def purge_expired_kv(session: AsyncSession) -> int:
-    from sqlalchemy import delete
-
-    result = await session.execute(delete(KeyValue).where(KeyValue.expires_at < utcnow()))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-__all__ = [
-    "enqueue",
-    "get_job",
-    "kv_delete",
-    "kv_get",
-    "kv_set",
-    "kv_upsert",
-    "list_jobs",
-    "purge_expired_kv",
-    "queue_counts",
-    "retry_job",
-    "update",
-]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from devops_center.db import Base, UTCDateTime, utcnow
@@ -60,3 +60,29 @@ class CheckRollup(Base):
     maintenance: Mapped[int] = mapped_column(Integer)  # results inside a maintenance window
     response_ms_avg: Mapped[float | None] = mapped_column(Float)
     response_ms_max: Mapped[float | None] = mapped_column(Float)
+
+
+class MaintenanceWindowRow(Base):
+    """A maintenance window an admin added on /admin/status (those of dcc.toml are not
+    stored): alerts suppressed and uptime not counted for its checks."""
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index("ix_maintenance_windows_ends_at", "ends_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    checks: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every check
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RollupWatermark(Base):
+    """Every check result before ``rolled_until`` is folded into ``check_rollups`` (one
+    row): the retention job starts there, and raw rows before it may be deleted."""
+
+    __tablename__ = "check_rollup_watermark"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    rolled_until: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -20,8 +20,8 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devops_center import cache as shared_cache
 from devops_center.db import utcnow
-from devops_center.outbox.models import KeyValue
 
 BOT_HEARTBEAT_KEY = "bot:heartbeat"
 BOT_HEARTBEAT_STALE = timedelta(seconds=90)
@@ -199,12 +199,16 @@ async def probe_bot(
     """The bot process writes ``bot:heartbeat`` every 30 s; older than 90 s means down."""
     try:
         async with asyncio.timeout(timeout_s), sessionmaker() as session:
-            row = await session.get(KeyValue, BOT_HEARTBEAT_KEY)
+            value = await shared_cache.get(session, key=BOT_HEARTBEAT_KEY)
     except Exception as exc:
         return ProbeResult(False, None, _reason(exc))
-    if row is None:
+    try:
+        beat = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        beat = None
+    if beat is None:
         return ProbeResult(False, None, "no heartbeat from the bot yet")
-    age = (now or utcnow()) - row.updated_at
+    age = (now or utcnow()) - beat
     seconds = max(0, int(age.total_seconds()))
     if age > stale_after:
         return ProbeResult(False, None, f"last heartbeat {seconds} s ago")

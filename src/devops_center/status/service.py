@@ -31,9 +31,16 @@ from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.incidents import service as incidents
 from devops_center.incidents.models import Incident
+from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.status import probes
-from devops_center.status.models import CheckResult, CheckRollup, CheckState
+from devops_center.status.models import (
+    CheckResult,
+    CheckRollup,
+    CheckState,
+    MaintenanceWindowRow,
+    RollupWatermark,
+)
 from devops_center.status.probes import ProbeResult
 
 BUILTIN_CHECKS = ("web", "database", "bot", "redis")
@@ -185,7 +192,7 @@ class Window:
         return (not self.checks or name in self.checks) and self.starts_at <= when < self.ends_at
 
 
-MAINTENANCE_KEY = "status:maintenance"
+WINDOWS_KEPT = timedelta(days=1)  # past windows are read for a day (uptime), then purged
 NOTE_MAX = 200
 
 
@@ -205,24 +212,18 @@ def maintenance_windows(settings: Settings) -> list[Window]:
     ]
 
 
-async def stored_windows(session: AsyncSession) -> list[Window]:
-    """The windows admins added on /admin/status (kept in the key-value store)."""
-    raw = await outbox.kv_get(session, key=MAINTENANCE_KEY)
-    out = []
-    for item in raw if isinstance(raw, list) else []:
-        try:
-            out.append(
-                Window(
-                    tuple(item.get("checks") or ()),
-                    datetime.fromisoformat(item["starts_at"]),
-                    datetime.fromisoformat(item["ends_at"]),
-                    id=str(item["id"]),
-                    note=item.get("note"),
-                )
-            )
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
+async def stored_windows(session: AsyncSession, *, now: datetime | None = None) -> list[Window]:
+    """The windows admins added on /admin/status that are not over yet."""
+    now = now or utcnow()
+    rows = await session.execute(
+        select(MaintenanceWindowRow)
+        .where(MaintenanceWindowRow.ends_at > now - WINDOWS_KEPT)
+        .order_by(MaintenanceWindowRow.starts_at, MaintenanceWindowRow.id)
+    )
+    return [
+        Window(tuple(r.checks or ()), r.starts_at, r.ends_at, id=r.id, note=r.note)
+        for r in rows.scalars()
+    ]
 
 
 async def all_windows(session: AsyncSession, settings: Settings) -> list[Window]:
@@ -239,23 +240,6 @@ def in_maintenance(
     when = when or utcnow()
     pool = windows if windows is not None else maintenance_windows(settings)
     return any(w.covers(name, when) for w in pool)
-
-
-async def _save_windows(session: AsyncSession, windows: list[Window]) -> None:
-    await outbox.kv_set(
-        session,
-        key=MAINTENANCE_KEY,
-        value=[
-            {
-                "id": w.id,
-                "checks": list(w.checks),
-                "starts_at": w.starts_at.isoformat(),
-                "ends_at": w.ends_at.isoformat(),
-                "note": w.note,
-            }
-            for w in windows
-        ],
-    )
 
 
 async def add_window(
@@ -296,16 +280,26 @@ async def add_window(
     if fields or start is None or end is None:
         raise Invalid(lazy("The maintenance window was not saved"), fields=fields)
     window = Window(tuple(chosen), start, end, id=uuid.uuid4().hex[:12], note=note.strip() or None)
-    current = [w for w in await stored_windows(session) if w.ends_at > now]
-    await _save_windows(session, [*current, window])
+    session.add(
+        MaintenanceWindowRow(
+            id=window.id,
+            checks=list(window.checks),
+            starts_at=start,
+            ends_at=end,
+            note=window.note,
+            created_at=now,
+        )
+    )
+    await session.flush()
     return window
 
 
 async def remove_window(session: AsyncSession, *, window_id: str) -> None:
-    current = await stored_windows(session)
-    if not any(w.id == window_id for w in current):
+    row = await session.get(MaintenanceWindowRow, window_id[:32])
+    if row is None:
         raise NotFound(lazy("No such maintenance window"))
-    await _save_windows(session, [w for w in current if w.id != window_id])
+    await session.delete(row)
+    await session.flush()
 
 
 # ------------------------------------------------------------------- state machine
@@ -397,13 +391,12 @@ async def record_result(
     if alert is not None:
         await outbox.enqueue(
             session,
-            kind="notify.admin",
-            payload={
-                "event": alert,
-                "check_name": spec.name,
-                "incident_id": incident_id,
-                "message": result.message,
-            },
+            messages.NotifyAdmins(
+                event=alert,
+                check_name=spec.name,
+                incident_id=incident_id,
+                message=result.message,
+            ),
         )
         state.last_alert_at = now
     if alert == "check_up":
@@ -701,7 +694,6 @@ async def check_incidents(session: AsyncSession, *, name: str, limit: int = 5) -
 # ---------------------------------------------------------------------- retention
 
 
-ROLLED_UNTIL_KEY = "status:rolled_until"
 ROLL_UP_DELAY = timedelta(minutes=5)  # results of an hour may still be arriving
 
 
@@ -716,12 +708,17 @@ def _ceil_hour(when: datetime) -> datetime:
 
 async def rolled_until(session: AsyncSession) -> datetime | None:
     """Every result before this hour is in the roll-ups (None: nothing rolled up yet)."""
-    value = await outbox.kv_get(session, key=ROLLED_UNTIL_KEY)
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
+    row = await session.get(RollupWatermark, 1, populate_existing=True)
+    return row.rolled_until if row is not None else None
 
 
 async def set_rolled_until(session: AsyncSession, when: datetime) -> None:
-    await outbox.kv_set(session, key=ROLLED_UNTIL_KEY, value=_floor_hour(when).isoformat())
+    row = await session.get(RollupWatermark, 1)
+    if row is None:
+        session.add(RollupWatermark(id=1, rolled_until=_floor_hour(when)))
+    else:
+        row.rolled_until = _floor_hour(when)
+    await session.flush()
 
 
 async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
@@ -817,6 +814,9 @@ async def purge(session: AsyncSession, *, now: datetime | None = None) -> tuple[
         raw = int(result.rowcount or 0)  # type: ignore[attr-defined]
     result = await session.execute(
         delete(CheckRollup).where(CheckRollup.hour < now - ROLLUP_RETENTION)
+    )
+    await session.execute(
+        delete(MaintenanceWindowRow).where(MaintenanceWindowRow.ends_at < now - WINDOWS_KEPT)
     )
     return raw, int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -6,17 +6,22 @@ serves a screenshot calls :func:`open_image` after checking who may see it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from devops_center.config import Settings
-from devops_center.errors import Invalid, NotFound
+from devops_center.errors import Invalid, NotFound, Unavailable
 from devops_center.i18n import lazy
 
 # Pillow format name → (file extension, Content-Type)
@@ -26,7 +31,10 @@ FORMATS: dict[str, tuple[str, str]] = {
     "WEBP": ("webp", "image/webp"),
 }
 CONTENT_TYPES = dict(FORMATS.values())
-MAX_PIXELS = 40_000_000  # decompression-bomb guard (a 20000 x 2000 screenshot is plenty)
+# Decompression-bomb guard, checked from the header before any decoding: a 5K screen is
+# 14.7 MP and a long scrolling capture 1080 x 20000 is 21.6 MP.
+MAX_PIXELS = 25_000_000
+ORPHAN_AFTER = 3600  # seconds: a stored file no bug refers to after this is removed
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\.(png|jpg|webp)$")
 
 FIELD = "screenshot"
@@ -51,8 +59,8 @@ def _refuse_not_image() -> UploadInvalid:
     return UploadInvalid(lazy("The screenshot must be a PNG, JPEG or WebP image"))
 
 
-def validate_image(data: bytes, *, max_bytes: int) -> tuple[Image.Image, str]:
-    """The decoded image and its format, or UploadInvalid. Decides by content only."""
+def check_size(data: bytes, *, max_bytes: int) -> None:
+    """UploadInvalid for an empty or too large file (no decoding: cheap, on the loop)."""
     if not data:
         raise UploadInvalid(lazy("The file is empty"))
     if len(data) > max_bytes:
@@ -60,13 +68,23 @@ def validate_image(data: bytes, *, max_bytes: int) -> tuple[Image.Image, str]:
             lazy("The screenshot is too large (at most %(mb)s MB)"),
             mb=_mb(max_bytes),
         )
+
+
+def validate_image(data: bytes, *, max_bytes: int) -> tuple[Image.Image, str]:
+    """The decoded image and its format, or UploadInvalid. Decides by content only.
+
+    CPU-heavy for large images: call it in a thread (``asyncio.to_thread``)."""
+    check_size(data, max_bytes=max_bytes)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format or ""
             if fmt not in FORMATS:
                 raise _refuse_not_image()
             if probe.width * probe.height > MAX_PIXELS:
-                raise UploadInvalid(lazy("The image has too many pixels"))
+                raise UploadInvalid(
+                    lazy("The image is too large: at most %(mp)s megapixels"),
+                    mp=MAX_PIXELS // 1_000_000,
+                )
             probe.verify()  # structure and checksums
         # verify() leaves the image unusable: decode it fully to catch truncated data.
         image = Image.open(io.BytesIO(data))
@@ -84,7 +102,11 @@ def _mb(max_bytes: int) -> str:
 
 
 def _reencode(image: Image.Image, fmt: str) -> bytes:
-    """A fresh file with pixels only: no EXIF, GPS, comments or ICC profile."""
+    """A fresh file with pixels only: no EXIF, GPS, XMP, comments or ICC profile.
+
+    Pillow writes what ``image.info`` carries (an ICC profile, PNG text chunks) unless
+    told otherwise, so everything but a palette's transparency is dropped first."""
+    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
     out = io.BytesIO()
     if fmt == "JPEG":
         if image.mode not in ("RGB", "L"):
@@ -117,14 +139,80 @@ def store_image(settings: Settings, data: bytes) -> str:
     ext = FORMATS[fmt][0]
     name = f"{secrets.token_urlsafe(24)}.{ext}"
     directory = settings.uploads_path
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     tmp = directory / f".{name}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(clean)
-    tmp.replace(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(clean)
+        tmp.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise Unavailable(
+            lazy("Screenshots cannot be stored right now. Send the report without one.")
+        ) from None
     return name
+
+
+def storage_problem(settings: Settings) -> str | None:
+    """Why screenshots cannot be stored (for /readyz and ``dcc config check``), or None."""
+    directory = settings.uploads_path
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"upload directory {directory} cannot be created: {exc.strerror}"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"upload directory {directory} is not writable"
+    return None
+
+
+def stored_files(settings: Settings, *, older_than: float) -> list[str]:
+    """Names of stored screenshots (and leftover temporary files) older than ``older_than``
+    seconds."""
+    directory = settings.uploads_path
+    if not directory.is_dir():
+        return []
+    cutoff = time.time() - older_than
+    out = []
+    for entry in os.scandir(directory):
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+            continue
+        if _KEY_RE.match(entry.name) or (
+            entry.name.startswith(".") and entry.name.endswith(".tmp")
+        ):
+            out.append(entry.name)
+    return out
+
+
+def remove_file(settings: Settings, name: str) -> None:
+    (settings.uploads_path / name).unlink(missing_ok=True)
+
+
+_STORED_IN_TRANSACTION = "dcc_uploads_of_transaction"
+
+
+def delete_on_rollback(session: AsyncSession, settings: Settings, key: str) -> None:
+    """Remove the stored file ``key`` if the session's transaction rolls back (the row
+    that names it is then gone); kept once it commits."""
+    stored = session.sync_session.info.setdefault(_STORED_IN_TRANSACTION, [])
+    stored.append(settings.uploads_path / key)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_files(session: Session) -> None:
+    session.info.pop(_STORED_IN_TRANSACTION, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_files(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        for path in session.info.pop(_STORED_IN_TRANSACTION, []):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 def open_image(settings: Settings, key: str) -> StoredImage:
@@ -141,4 +229,5 @@ def open_image(settings: Settings, key: str) -> StoredImage:
 def delete_image(settings: Settings, key: str | None) -> None:
     """Remove a stored screenshot (when its bug could not be saved); silent if absent."""
     if key and _KEY_RE.match(key):
-        (settings.uploads_path / key).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (settings.uploads_path / key).unlink(missing_ok=True)

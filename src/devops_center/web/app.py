@@ -23,7 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from devops_center import __version__, i18n
 from devops_center.config import Settings
 from devops_center.db import db_error_kind, db_error_summary, make_engine, make_sessionmaker
-from devops_center.errors import DomainError, Forbidden, Invalid, NotFound, RateLimited
+from devops_center.errors import (
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 from devops_center.i18n import lazy
 from devops_center.web.body_limit import MB, BodyLimitMiddleware
 from devops_center.web.csrf_multipart import FormTokenReader
@@ -237,6 +244,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             return await error_page(request, 404, i18n.gettext(lang, "Not found"), message)
         if isinstance(exc, Forbidden):
             return await error_page(request, 403, i18n.gettext(lang, "Access denied"), message)
+        if isinstance(exc, Unavailable):
+            title = i18n.gettext(lang, "Temporarily unavailable")
+            response = await error_page(request, 503, title, message)
+            response.headers["retry-after"] = "60"
+            return response
         if isinstance(exc, RateLimited):
             response = await error_page(
                 request, 429, i18n.gettext(lang, "Too many requests"), message

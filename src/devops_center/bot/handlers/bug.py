@@ -22,14 +22,11 @@ from devops_center.bot.common import RouterSpec, esc, keyboard, priority_label
 from devops_center.config import Settings
 from devops_center.errors import Invalid, RateLimited
 from devops_center.i18n import gettext, lazy
-from devops_center.outbox import service as outbox
 from devops_center.support import service as support
 from devops_center.support.models import PRIORITIES
 from devops_center.users.models import User
 
 router = RouterSpec("bug")
-
-JOB_FETCH_PHOTO = "telegram.fetch_photo"
 
 
 class BugDialog(StatesGroup):
@@ -356,20 +353,18 @@ async def submit(
         else:
             await callback.answer(gettext(lang, "This report is no longer open."))
         return
+    report = support.BugReport(
+        title=str(data.get("title", "")),
+        what_doing=str(data.get("what_doing", "")),
+        expected=str(data.get("expected", "")),
+        actual=str(data.get("actual", "")),
+        priority=str(data.get("priority", "medium")),
+        telegram_file_id=str(data["photo"]) if data.get("photo") else None,
+        client_token=client_token,
+    )
     try:
-        bug = await support.file_bug(
-            session,
-            user_id=user.id,
-            data=support.BugInput(
-                title=str(data.get("title", "")),
-                what_doing=str(data.get("what_doing", "")),
-                expected=str(data.get("expected", "")),
-                actual=str(data.get("actual", "")),
-                priority=str(data.get("priority", "medium")),
-            ),
-            source="telegram",
-            client_token=client_token,
-            rate_limit_per_hour=settings.bug_rate_limit_per_hour,
+        filed = await support.file_bug(
+            session, settings=settings, reporter_id=user.id, report=report, source="telegram"
         )
     except RateLimited as exc:
         await callback.answer()
@@ -380,13 +375,7 @@ async def submit(
         problems = [gettext(lang, m) for m in exc.fields.values()] or [gettext(lang, exc.message)]
         await message.answer("⚠️ " + "\n".join(problems))
         return
-    if data.get("photo"):
-        await outbox.enqueue(
-            session,
-            kind=JOB_FETCH_PHOTO,
-            payload={"bug_id": bug.id, "file_id": str(data["photo"])},
-            unique_key=f"{JOB_FETCH_PHOTO}:{bug.id}",
-        )
+    bug = filed.bug
     await state.clear()
     # The bug and the closed dialog are committed before this reply (CommitBeforeSending).
     await message.answer(

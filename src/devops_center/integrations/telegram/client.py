@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from devops_center.config import Settings
+
 MAX_MESSAGE = 4096
 
 
@@ -170,3 +172,11 @@ class TelegramClient:
                 return b"".join(chunks)
         except httpx.HTTPError as exc:
             raise TelegramError(f"file download: {type(exc).__name__}: {exc}") from exc
+
+
+def client_for(settings: Settings) -> TelegramClient:
+    """The client of the configured bot (the caller checks that a token is set)."""
+    assert settings.telegram_bot_token is not None
+    return TelegramClient(
+        token=settings.telegram_bot_token.get_secret_value(), api_url=settings.telegram_api_url
+    )

@@ -7,7 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from devops_center.jobs import github as github_jobs
+from devops_center.github import presenter as github_view
+from devops_center.github import sync as github_sync
+from devops_center.github import webhooks as github_webhooks
 from devops_center.web.deps import AdminDep, SessionDep, SettingsDep, prepare_page
 from devops_center.web.templating import render
 
@@ -22,7 +24,7 @@ async def github_admin(
     settings: SettingsDep,
     done: str | None = None,
 ) -> Response:
-    view = await github_jobs.overview(session, settings)
+    view = await github_view.overview(session, settings)
     return render(request, "admin/github.html", {"view": view, "done": done})
 
 
@@ -30,25 +32,25 @@ async def github_admin(
 async def github_panel(
     request: Request, user: AdminDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    view = await github_jobs.overview(session, settings, limit=5)
+    view = await github_view.overview(session, settings, limit=5)
     # The dashboard supplies the heading around the fragment.
     return render(request, "admin/_github_panel.html", {"view": view, "fragment": True})
 
 
 @router.post("/admin/github/jobs/{job_id}/retry")
 async def retry_job(job_id: int, user: AdminDep, session: SessionDep) -> Response:
-    await github_jobs.retry_github_job(session, job_id=job_id)
+    await github_view.retry_github_job(session, job_id=job_id)
     return RedirectResponse("/admin/github?done=retry", status_code=303)
 
 
 @router.post("/admin/github/deliveries/{delivery_id}/replay")
 async def replay_delivery(delivery_id: int, user: AdminDep, session: SessionDep) -> Response:
-    await github_jobs.replay_delivery(session, delivery_pk=delivery_id)
+    await github_webhooks.replay_delivery(session, delivery_pk=delivery_id)
     return RedirectResponse("/admin/github?done=replay", status_code=303)
 
 
 @router.post("/admin/github/sync")
 async def sync_now(user: AdminDep, session: SessionDep, settings: SettingsDep) -> Response:
     if settings.github_enabled().enabled:
-        await github_jobs.request_sync(session)
+        await github_sync.request_sync(session)
     return RedirectResponse("/admin/github?done=sync", status_code=303)

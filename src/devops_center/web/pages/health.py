@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from devops_center.support import uploads
 from devops_center.web.deps import get_sessionmaker
 
 router = APIRouter(tags=["health"])
@@ -21,7 +22,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 async def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers within 3 seconds, else 503 with the reason."""
+    """200 when the database answers within 3 seconds and screenshots can be stored,
+    else 503 with the reason."""
+    problem = await asyncio.to_thread(uploads.storage_problem, request.app.state.settings)
+    if problem is not None:
+        return JSONResponse({"status": "unavailable", "uploads": problem}, status_code=503)
     try:
         async with asyncio.timeout(3):
             async with get_sessionmaker(request)() as session:
@@ -31,4 +36,4 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception as exc:
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         return JSONResponse({"status": "unavailable", "database": reason}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    return JSONResponse({"status": "ok", "database": "ok", "uploads": "ok"})

@@ -68,40 +68,23 @@ async def file_bug(
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in FIELDS}
     values["client_token"] = str(form.get("client_token") or "")[:64]
-    client_token = values["client_token"] or None
-    if client_token:  # a double submit: show the bug already filed
-        existing = await support.find_by_client_token(
-            session, user_id=user.id, client_token=client_token
-        )
-        if existing is not None:
-            return RedirectResponse(f"/support/bugs/{existing.id}?new=1", status_code=303)
-    errors: dict[str, str] = {}
-    data = support.BugInput(
-        title=values["title"],
-        what_doing=values["what_doing"],
-        expected=values["expected"],
-        actual=values["actual"],
-        priority=values["priority"] or "medium",
-    )
-    try:
-        support.validate_bug(data)
-    except Invalid as exc:
-        errors.update({k: gettext(lang, v) for k, v in exc.fields.items()})
     upload = form.get("screenshot")
-    image: bytes | None = None
+    image = None
     if isinstance(upload, UploadFile) and (upload.filename or upload.size):
         image = await upload.read(settings.max_upload_bytes + 1)
-        try:
-            uploads.validate_image(image, max_bytes=settings.max_upload_bytes)[0].close()
-        except uploads.UploadInvalid as exc:
-            errors["screenshot"] = gettext(lang, exc.message, **exc.params)
-    if errors:
-        return _form_page(request, values, errors, status_code=422)
-    # Refuse before anything is stored (the service checks again).
+    report = support.BugReport(
+        **{name: values[name] for name in FIELDS if name != "priority"},
+        priority=values["priority"] or "medium",
+        screenshot=image,
+        client_token=values["client_token"],
+    )
     try:
-        await support.check_bug_rate_limit(
-            session, user_id=user.id, per_hour=settings.bug_rate_limit_per_hour
+        filed = await support.file_bug(
+            session, settings=settings, reporter_id=user.id, report=report, source="web"
         )
+    except Invalid as exc:
+        errors = {k: gettext(lang, v, **exc.params) for k, v in exc.fields.items()}
+        return _form_page(request, values, errors, status_code=422)
     except RateLimited as exc:
         return render(
             request,
@@ -110,21 +93,7 @@ async def file_bug(
             status_code=429,
             headers={"retry-after": str(exc.retry_after)},
         )
-    key = uploads.store_image(settings, image) if image else None
-    try:
-        bug = await support.file_bug(
-            session,
-            user_id=user.id,
-            data=data,
-            source="web",
-            screenshot_key=key,
-            client_token=client_token,
-            rate_limit_per_hour=settings.bug_rate_limit_per_hour,
-        )
-    except BaseException:
-        uploads.delete_image(settings, key)
-        raise
-    return RedirectResponse(f"/support/bugs/{bug.id}?new=1", status_code=303)
+    return RedirectResponse(f"/support/bugs/{filed.bug.id}?new=1", status_code=303)
 
 
 @router.get("/support/my-bugs")

@@ -8,7 +8,6 @@ handler knows the event) · 503 while ``GITHUB_WEBHOOK_SECRET`` is unset.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs
@@ -16,10 +15,11 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from devops_center.github import webhooks as github_webhooks
 from devops_center.integrations.github import signature
 from devops_center.integrations.github.events import MalformedEvent, parse_payload
-from devops_center.jobs import github as github_jobs
 from devops_center.web.deps import SettingsDep, get_sessionmaker
+from devops_center.web.webhooks.common import BadPayload, decode_object
 
 log = logging.getLogger("devops_center.webhooks")
 
@@ -50,12 +50,15 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(body: bytes, content_type: str) -> Any:
+def _decode(body: bytes, content_type: str) -> dict[str, Any]:
     """JSON, or the ``payload`` field of GitHub's form-encoded content type."""
     if content_type.startswith("application/x-www-form-urlencoded"):
-        fields = parse_qs(body.decode("utf-8"), strict_parsing=False)
+        try:
+            fields = parse_qs(body.decode("utf-8"), strict_parsing=False)
+        except UnicodeDecodeError as exc:
+            raise BadPayload("not UTF-8") from exc
         body = (fields.get("payload") or [""])[0].encode()
-    return json.loads(body)
+    return decode_object(body)
 
 
 @router.post("/webhooks/github")
@@ -76,10 +79,10 @@ async def github_webhook(request: Request, settings: SettingsDep) -> JSONRespons
     try:
         payload = _decode(body, request.headers.get("content-type", "application/json"))
         parse_payload(event, payload)
-    except (ValueError, UnicodeDecodeError, MalformedEvent) as exc:
+    except (ValueError, MalformedEvent) as exc:
         return _answer(400, detail=f"unusable payload: {exc}"[:300])
     async with get_sessionmaker(request)() as session, session.begin():
-        delivery = await github_jobs.record_delivery(
+        delivery = await github_webhooks.record_delivery(
             session, delivery_id=delivery_id, event=event, payload=payload
         )
     if delivery is None:

@@ -8,7 +8,6 @@ at once, and an update survives a restart of the bot.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,6 +19,7 @@ from devops_center.db import utcnow
 from devops_center.integrations.telegram.webhook import WEBHOOK_PATH, check_secret
 from devops_center.outbox.models import WebhookDelivery
 from devops_center.web.deps import SettingsDep, get_sessionmaker
+from devops_center.web.webhooks.common import BadPayload, decode_object
 
 router = APIRouter()
 
@@ -40,10 +40,10 @@ async def telegram_webhook(request: Request, settings: SettingsDep) -> JSONRespo
     if len(body) > MAX_BODY:
         return JSONResponse({"detail": "too large"}, status_code=413)
     try:
-        update = json.loads(body)
-    except ValueError:
-        return JSONResponse({"detail": "not JSON"}, status_code=400)
-    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        update = decode_object(body)
+    except BadPayload as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    if not isinstance(update.get("update_id"), int):
         return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
     async with get_sessionmaker(request)() as session, session.begin():
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

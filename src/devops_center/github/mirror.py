@@ -13,8 +13,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
+from devops_center.github.models import GithubIssue
 from devops_center.integrations.github.events import IssueData
-from devops_center.integrations.github.models import GithubIssue
 
 
 @dataclass(frozen=True)

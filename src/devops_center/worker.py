@@ -1,5 +1,9 @@
 """The worker: claims due jobs, runs them with retries and backoff, schedules periodic work.
 
+An adapter like the web and the bot: the job kinds are declared in
+:mod:`devops_center.outbox.messages` and handled in each feature's ``jobs`` module,
+imported here (:func:`load_job_kinds`).
+
 Any number of workers can run against one database: on PostgreSQL a job is claimed
 with ``FOR UPDATE SKIP LOCKED``; on SQLite with a compare-and-set update. A claim is a
 lease: a worker killed mid-job leaves it ``running`` with ``locked_until`` in the past,
@@ -17,32 +21,39 @@ import socket
 import traceback
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from pydantic import ValidationError
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.config import Settings
 from devops_center.db import utcnow
-from devops_center.jobs.registry import (
+from devops_center.outbox import registry
+from devops_center.outbox import service as outbox
+from devops_center.outbox.models import Job
+from devops_center.outbox.registry import (
     HANDLERS,
     PERIODIC,
     JobContext,
     PermanentFailure,
     RetryLater,
+    UnknownJob,
+    backoff_delay,
 )
-from devops_center.outbox import service as outbox
-from devops_center.outbox.models import Job
 
 log = logging.getLogger("devops_center.worker")
 
 LEASE = timedelta(minutes=5)
-BASE_BACKOFF = 2.0
-MAX_BACKOFF = 3600.0
 
 
-def backoff_delay(attempt: int) -> float:
-    """Exponential backoff with full jitter, capped at an hour."""
-    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * (2 ** max(0, attempt - 1)))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto
+def load_job_kinds() -> None:
+    """Import every feature's job handlers and schedules (idempotent)."""
+    import devops_center.deployments.jobs
+    import devops_center.github.jobs
+    import devops_center.notify.jobs
+    import devops_center.outbox.housekeeping
+    import devops_center.status.jobs
+    import devops_center.support.jobs
+    import devops_center.users.jobs  # noqa: F401
 
 
 def worker_id() -> str:
@@ -108,7 +119,20 @@ async def run_job(
     extras: dict[str, object] | None = None,
 ) -> str:
     """Run one claimed job and record its outcome. Returns the new status."""
-    handler = HANDLERS.get(job.kind)
+    try:
+        message, handler = registry.parse(job.kind, dict(job.payload or {}))
+    except (UnknownJob, ValidationError) as exc:
+        reason = str(exc) if isinstance(exc, UnknownJob) else f"malformed payload: {exc}"
+        log.error("job %s (%s) parked: %s", job.id, job.kind, reason)
+        await _finish(
+            sessionmaker,
+            job,
+            owner=owner,
+            status="parked",
+            last_error=reason[:4000],
+            finished_at=utcnow(),
+        )
+        return "parked"
     ctx = JobContext(
         settings=settings,
         sessionmaker=sessionmaker,
@@ -118,9 +142,7 @@ async def run_job(
         extras=dict(extras or {}),
     )
     try:
-        if handler is None:
-            raise PermanentFailure(f"no handler for job kind {job.kind!r}")
-        await handler(ctx, dict(job.payload or {}))
+        await handler(ctx, message)
     except PermanentFailure as exc:
         log.warning("job %s (%s) failed permanently: %s", job.id, job.kind, exc)
         await _finish(
@@ -134,17 +156,17 @@ async def run_job(
         return "failed"
     except Exception as exc:
         delay = exc.delay if isinstance(exc, RetryLater) else backoff_delay(job.attempts)
-        message = str(exc) if isinstance(exc, RetryLater) else _describe(exc)
+        error = str(exc) if isinstance(exc, RetryLater) else _describe(exc)
         if job.attempts >= job.max_attempts:
             log.warning(
-                "job %s (%s) gave up after %s attempts: %s", job.id, job.kind, job.attempts, message
+                "job %s (%s) gave up after %s attempts: %s", job.id, job.kind, job.attempts, error
             )
             await _finish(
                 sessionmaker,
                 job,
                 owner=owner,
                 status="failed",
-                last_error=message[:4000],
+                last_error=error[:4000],
                 finished_at=utcnow(),
             )
             return "failed"
@@ -154,14 +176,14 @@ async def run_job(
             job.kind,
             job.attempts,
             delay,
-            message,
+            error,
         )
         await _finish(
             sessionmaker,
             job,
             owner=owner,
             status="pending",
-            last_error=message[:4000],
+            last_error=error[:4000],
             run_after=utcnow() + timedelta(seconds=delay),
         )
         return "pending"
@@ -185,6 +207,7 @@ async def schedule_periodic(
     now: datetime | None = None,
 ) -> int:
     """Enqueue each periodic job due now, once per period across all schedulers."""
+    load_job_kinds()
     now = now or utcnow()
     added = 0
     async with sessionmaker() as session, session.begin():
@@ -196,24 +219,12 @@ async def schedule_periodic(
                 continue
             job = await outbox.enqueue(
                 session,
-                kind=spec.kind,
-                payload=dict(spec.payload),
+                spec.message,
                 unique_key=f"periodic:{spec.kind}:{key}",
                 max_attempts=3,
             )
             added += job is not None
     return added
-
-
-async def purge_finished(
-    sessionmaker: async_sessionmaker[AsyncSession], *, older_than: timedelta = timedelta(days=7)
-) -> int:
-    """Delete done jobs older than the cut-off (failed ones stay for the admin)."""
-    async with sessionmaker() as session, session.begin():
-        result = await session.execute(
-            delete(Job).where(Job.status == "done", Job.finished_at < utcnow() - older_than)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def drain(
@@ -224,6 +235,7 @@ async def drain(
     kinds: list[str] | None = None,
 ) -> int:
     """Run due jobs until none is left (tests, `dcc worker --once`). Returns jobs run."""
+    load_job_kinds()
     owner = worker_id()
     ran = 0
     while ran < max_jobs:
@@ -245,7 +257,7 @@ async def run_worker(
     schedule_every: float = 15.0,
 ) -> None:
     """The worker loop: ``concurrency`` runners plus the periodic scheduler, until ``stop``."""
-    from devops_center import jobs as _jobs  # noqa: F401  (registers every job kind)
+    load_job_kinds()
 
     owner = worker_id()
     log.info("worker %s started (%d runners, %d job kinds)", owner, concurrency, len(HANDLERS))

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from devops_center.deployments import service as deployments
 from devops_center.deployments.schemas import CommitIn
 from devops_center.errors import NotFound
@@ -22,10 +20,10 @@ from devops_center.integrations.github.compare import (
     GithubNotFound,
     GithubRateLimited,
 )
-from devops_center.jobs.github import WebhookEvent, register_event_handler
-from devops_center.jobs.registry import JobContext, PermanentFailure, RetryLater, job
+from devops_center.outbox import messages as m
+from devops_center.outbox.registry import JobContext, PermanentFailure, RetryLater, handles
 
-log = logging.getLogger("devops_center.jobs.deployments")
+log = logging.getLogger("devops_center.deployments")
 
 
 def _as_input(commits: list[Any]) -> list[CommitIn]:
@@ -42,10 +40,10 @@ def _as_input(commits: list[Any]) -> list[CommitIn]:
     return out
 
 
-@job(deployments.FETCH_COMMITS)
-async def fetch_commits(ctx: JobContext, payload: dict[str, Any]) -> None:
+@handles(m.FetchDeploymentCommits)
+async def fetch_commits(ctx: JobContext, msg: m.FetchDeploymentCommits) -> None:
     settings = ctx.settings
-    deployment_id = int(payload["deployment_id"])
+    deployment_id = msg.deployment_id
     if not settings.github_enabled().enabled or not settings.github_repo:
         log.info("fetch_commits %s skipped: %s", deployment_id, settings.github_enabled().why)
         return
@@ -90,19 +88,3 @@ async def fetch_commits(ctx: JobContext, payload: dict[str, Any]) -> None:
             session, deployment_id=deployment_id, commits=_as_input(commits)
         )
     log.info("deployment %s: %s commit(s) from GitHub", deployment_id, stored)
-
-
-# --------------------------------------------------------------- GitHub webhook events
-
-
-async def handle_workflow_run(session: AsyncSession, event: WebhookEvent) -> None:
-    """``workflow_run`` of the deploy workflow → a deployment (the CI step's own row)."""
-    await deployments.record_from_workflow_run(session, event.payload, settings=event.settings)
-
-
-async def handle_deployment_status(session: AsyncSession, event: WebhookEvent) -> None:
-    await deployments.record_from_deployment_status(session, event.payload, settings=event.settings)
-
-
-register_event_handler("workflow_run", handle_workflow_run)
-register_event_handler("deployment_status", handle_deployment_status)

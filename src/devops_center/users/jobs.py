@@ -7,15 +7,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from devops_center.jobs.registry import JobContext, Periodic, job, periodic
+from devops_center.outbox import messages as m
+from devops_center.outbox.registry import JobContext, Periodic, handles, periodic
 from devops_center.users import sessions as user_sessions
 from devops_center.users import throttle
 
 
-@job("users.purge_sessions")
-async def purge_sessions(ctx: JobContext, payload: dict[str, Any]) -> None:
+@handles(m.PurgeSessions)
+async def purge_sessions(ctx: JobContext, msg: m.PurgeSessions) -> None:
     policy = user_sessions.SessionPolicy.from_settings(ctx.settings)
     async with ctx.sessionmaker() as session, session.begin():
         await user_sessions.purge(session, policy=policy)
@@ -24,4 +24,4 @@ async def purge_sessions(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
 
 
-periodic(Periodic(kind="users.purge_sessions", every=timedelta(hours=1)))
+periodic(Periodic(m.PurgeSessions(), every=timedelta(hours=1)))

@@ -1,4 +1,7 @@
-"""``telegram.fetch_photo``: download a bug's screenshot from Telegram and store it.
+"""Support's jobs: a photo sent to the bot stored as the bug's screenshot, and the
+hourly removal of stored files no bug refers to.
+
+``telegram.fetch_photo``: download a bug's screenshot from Telegram and store it.
 
 The bot only remembers the photo's ``file_id``; this job asks ``getFile`` for its path,
 downloads ``{TELEGRAM_API_URL}/file/bot<token>/<path>`` (at most ``DCC_MAX_UPLOAD_MB``),
@@ -7,27 +10,38 @@ checks that it is an image and stores it like a web upload. Safe to run twice.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from datetime import timedelta
 
-from devops_center.errors import Invalid
+from sqlalchemy import select
+
+from devops_center.errors import Invalid, Unavailable
 from devops_center.integrations.telegram.client import (
     TelegramBadRequest,
     TelegramError,
     TelegramRetryAfter,
+    client_for,
 )
-from devops_center.jobs import github as github_jobs
-from devops_center.jobs.notify import client_for
-from devops_center.jobs.registry import JobContext, PermanentFailure, RetryLater, job
+from devops_center.outbox import messages as m
+from devops_center.outbox.registry import (
+    JobContext,
+    Periodic,
+    PermanentFailure,
+    RetryLater,
+    handles,
+    periodic,
+)
+from devops_center.support import service as support
+from devops_center.support import uploads
 from devops_center.support.models import BugLog
 from devops_center.support.uploads import store_image
 
 FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 
 
-@job("telegram.fetch_photo")
-async def fetch_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
-    bug_id = int(payload.get("bug_id") or 0)
-    file_id = str(payload.get("file_id") or "")
+@handles(m.FetchBugPhoto)
+async def fetch_photo(ctx: JobContext, msg: m.FetchBugPhoto) -> None:
+    bug_id, file_id = msg.bug_id, msg.file_id
     async with ctx.sessionmaker() as session:
         bug = await session.get(BugLog, bug_id)
         if bug is None or bug.screenshot_key or not file_id:
@@ -51,7 +65,9 @@ async def fetch_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
         except TelegramError:
             raise
     try:
-        name = store_image(ctx.settings, data)
+        name = await asyncio.to_thread(store_image, ctx.settings, data)
+    except Unavailable as exc:
+        raise RetryLater(f"photo of bug #{bug_id}: {exc}", delay=300) from exc
     except Invalid as exc:
         raise PermanentFailure(f"photo of bug #{bug_id}: {exc}") from exc
     async with ctx.sessionmaker() as session, session.begin():
@@ -61,4 +77,28 @@ async def fetch_photo(ctx: JobContext, payload: dict[str, Any]) -> None:
             return
         bug.screenshot_key = name
         bug.screenshot_url = f"/support/bugs/{bug.id}/screenshot"
-        await github_jobs.screenshot_arrived(session, bug)
+        await support.screenshot_stored(session, bug)
+
+
+@handles(m.PurgeOrphanUploads)
+async def purge_uploads(ctx: JobContext, msg: m.PurgeOrphanUploads) -> None:
+    """Files older than an hour that no bug refers to are leftovers: remove them."""
+    names = await asyncio.to_thread(
+        uploads.stored_files, ctx.settings, older_than=uploads.ORPHAN_AFTER
+    )
+    if not names:
+        return
+    async with ctx.sessionmaker() as session:
+        used = set(
+            (
+                await session.scalars(
+                    select(BugLog.screenshot_key).where(BugLog.screenshot_key.in_(names))
+                )
+            ).all()
+        )
+    for name in names:
+        if name not in used:
+            uploads.remove_file(ctx.settings, name)
+
+
+periodic(Periodic(m.PurgeOrphanUploads(), every=timedelta(hours=1)))

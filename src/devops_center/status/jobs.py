@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import devops_center.models  # noqa: F401  (every model, so relationships resolve in jobs)
 from devops_center.config import Settings
 from devops_center.db import utcnow
-from devops_center.jobs.registry import JobContext, Periodic, job, periodic
+from devops_center.outbox import messages as m
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
+from devops_center.outbox.registry import JobContext, Periodic, handles, periodic
 from devops_center.status import service as status
 
 log = logging.getLogger("devops_center.status")
@@ -51,8 +50,7 @@ async def schedule_checks(
                 continue
             created = await outbox.enqueue(
                 session,
-                kind="status.check",
-                payload={"name": spec.name},
+                m.RunCheck(name=spec.name),
                 unique_key=f"status.check:{spec.name}:{spec.interval}:{bucket}",
                 run_after=max(now, start),
                 max_attempts=2,
@@ -61,15 +59,15 @@ async def schedule_checks(
     return added
 
 
-@job("status.schedule")
-async def schedule(ctx: JobContext, payload: dict[str, Any]) -> None:
+@handles(m.ScheduleChecks)
+async def schedule(ctx: JobContext, msg: m.ScheduleChecks) -> None:
     async with ctx.sessionmaker() as session, session.begin():
         await schedule_checks(ctx.settings, session)
 
 
-@job("status.check")
-async def check(ctx: JobContext, payload: dict[str, Any]) -> None:
-    name = str(payload.get("name", ""))
+@handles(m.RunCheck)
+async def check(ctx: JobContext, msg: m.RunCheck) -> None:
+    name = msg.name
     spec = status.find_spec(ctx.settings, name)
     if spec is None or not spec.configured:
         log.info("status.check: %r is no longer configured; skipped", name)
@@ -89,15 +87,15 @@ async def check(ctx: JobContext, payload: dict[str, Any]) -> None:
         log.info("check %s: %s -> %s (%s)", name, transition.old, transition.new, result.message)
 
 
-@job("status.retention")
-async def retention(ctx: JobContext, payload: dict[str, Any]) -> None:
+@handles(m.StatusRetention)
+async def retention(ctx: JobContext, msg: m.StatusRetention) -> None:
     async with ctx.sessionmaker() as session, session.begin():
         folded = await status.roll_up(session)
         raw, rollups = await status.purge(session)
         await status.forget_removed_checks(session, ctx.settings)
         await session.execute(
             delete(Job).where(
-                Job.kind.in_(["status.check", "status.schedule"]),
+                Job.kind.in_([m.RunCheck.kind, m.ScheduleChecks.kind]),
                 Job.status == "done",
                 Job.finished_at < utcnow() - PROBE_JOBS_KEPT,
             )
@@ -111,5 +109,5 @@ async def retention(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
 
 
-periodic(Periodic(kind="status.schedule", every=SCHEDULE_EVERY))
-periodic(Periodic(kind="status.retention", every=timedelta(hours=1)))
+periodic(Periodic(m.ScheduleChecks(), every=SCHEDULE_EVERY))
+periodic(Periodic(m.StatusRetention(), every=timedelta(hours=1)))
