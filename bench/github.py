@@ -68,22 +68,24 @@ async def bench(*, deliveries: int, bugs: int, issues: int) -> list[str]:
             app = create_app(settings, engine=engine, sessionmaker=sessionmaker)
             payload = json.loads(FIXTURE.read_text())
             payload["repository"]["full_name"] = REPO
-            body = json.dumps(payload).encode()
-            headers = {
-                "content-type": "application/json",
-                "x-github-event": "issues",
-                "x-hub-signature-256": signature.sign(SECRET, body),
-            }
             times = []
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
-                for _ in range(deliveries):
-                    start = time.perf_counter()
-                    response = await client.post(
-                        "/webhooks/github",
-                        content=body,
-                        headers={**headers, "x-github-delivery": str(uuid.uuid4())},
+                for n in range(deliveries):
+                    # Each delivery a distinct event (the same content again is a repeat).
+                    payload["issue"]["updated_at"] = (
+                        f"2026-12-01T10:{n // 60 % 60:02d}:{n % 60:02d}Z"
                     )
+                    payload["issue"]["comments"] = n
+                    body = json.dumps(payload).encode()
+                    headers = {
+                        "content-type": "application/json",
+                        "x-github-event": "issues",
+                        "x-hub-signature-256": signature.sign(SECRET, body),
+                        "x-github-delivery": str(uuid.uuid4()),
+                    }
+                    start = time.perf_counter()
+                    response = await client.post("/webhooks/github", content=body, headers=headers)
                     times.append(time.perf_counter() - start)
                     assert response.status_code == 202, response.text
             times.sort()
