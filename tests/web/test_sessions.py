@@ -259,9 +259,12 @@ async def test_the_language_of_an_anonymous_visitor_is_a_cookie_not_a_session(
 async def test_expired_sessions_are_purged_by_the_periodic_job(
     settings: Any, sessionmaker: Any, people: dict[str, Any], as_role: Any
 ) -> None:
-    from devops_center.jobs.registry import PERIODIC, JobContext
-    from devops_center.jobs.users import purge_sessions
+    from devops_center import worker
+    from devops_center.outbox import messages
+    from devops_center.outbox import service as outbox
+    from devops_center.outbox.registry import PERIODIC
 
+    worker.load_job_kinds()
     assert PERIODIC["users.purge_sessions"].every == timedelta(hours=1)
     live = await as_role("employee")
     await as_role("manager")
@@ -277,8 +280,9 @@ async def test_expired_sessions_are_purged_by_the_periodic_job(
             .where(UserSession.user_id == people["owner"].id)
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
-    ctx = JobContext(settings=settings, sessionmaker=sessionmaker, job_id=0, attempt=1, kind="x")
-    await purge_sessions(ctx, {})
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(s, messages.PurgeSessions())
+    await worker.drain(settings, sessionmaker, kinds=[messages.PurgeSessions.kind])
     assert [r.user_id for r in await rows(sessionmaker)] == [people["employee"].id]
     assert await signed_in(live)
 
