@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from asgi_csrf import asgi_csrf
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -33,7 +32,7 @@ from devops_center.errors import (
 )
 from devops_center.i18n import lazy
 from devops_center.web.body_limit import MB, BodyLimitMiddleware
-from devops_center.web.csrf_multipart import FormTokenReader
+from devops_center.web.csrf import CSRFMiddleware
 from devops_center.web.deps import (
     AdminRequired,
     ApiAuthError,
@@ -93,62 +92,6 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-CSRF_FAILED_PAGE = """<!doctype html><html><head><meta charset="utf-8">
-<link rel="stylesheet" href="/static/vendor/pico-2.1.1.min.css"><title>403</title></head>
-<body><main class="container"><h1>403</h1>
-<p>This form has expired or was not sent from this site. Go back, reload the page and try again.</p>
-<p lang="ru">Форма устарела или отправлена не с этого сайта. Вернитесь, обновите страницу
-и попробуйте ещё раз.</p><p><a href="/">&larr; DCC</a></p></main></body></html>"""
-
-
-async def _csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": CSRF_FAILED_PAGE.encode()})
-
-
-class CSRFMiddleware:
-    """asgi-csrf (double-submit cookie, signed) for every browser form.
-
-    Sign-in, sign-out and the language switch are protected even without cookies, so a
-    foreign site can't sign a visitor into another account (login CSRF).
-    """
-
-    def __init__(self, app: ASGIApp, *, secret: str, secure: bool) -> None:
-        always_protect = {"/login", "/logout", "/language"}
-
-        def skip(scope: Scope) -> bool:
-            return str(scope.get("path", "")).startswith(CSRF_EXEMPT_PREFIXES)
-
-        # FormTokenReader reads the form's token robustly (multipart too) before asgi-csrf.
-        self.app = FormTokenReader(
-            asgi_csrf(
-                app,
-                signing_secret=secret,
-                always_protect=always_protect,
-                skip_if_scope=skip,
-                cookie_secure=secure,
-                cookie_samesite="Lax",
-                send_csrf_failed=_csrf_failed,
-            ),
-            secret=secret,
-            always_protect=always_protect,
-            skip_if_scope=skip,
-            send_failed=_csrf_failed,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
 
 
 def _wants_json(request: Request) -> bool:
@@ -466,7 +409,10 @@ def create_app(
     # then the 500 page (inside them all, so it has the headers, the user and the CSRF token).
     app.add_middleware(UnhandledErrorPage)
     app.add_middleware(
-        CSRFMiddleware, secret=settings.session_secret(), secure=settings.secure_cookies
+        CSRFMiddleware,
+        secret=settings.session_secret(),
+        secure=settings.secure_cookies,
+        exempt_prefixes=CSRF_EXEMPT_PREFIXES,
     )
     app.add_middleware(SessionCookieMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
