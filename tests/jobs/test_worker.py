@@ -153,3 +153,26 @@ def test_a_message_is_stored_as_its_json() -> None:
     assert Flaky.kind == "test.flaky"
     with pytest.raises(RuntimeError, match="declared twice"):
         registry.message("test.ok")(type("Other", (registry.JobMessage,), {}))
+
+
+async def test_the_admin_jobs_page_shows_parked_and_failed_jobs_and_retries(
+    settings, sessionmaker, as_role
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        s.add(Job(kind="test.from_the_future", payload={}, run_after=utcnow()))
+        await outbox.enqueue(s, Fatal())
+    await worker.drain(settings, sessionmaker)
+    owner = await as_role("owner")
+    page = await owner.get("/admin/jobs")
+    assert page.status_code == 200
+    assert "test.from_the_future" in page.text and "no handler for job kind" in page.text
+    assert "422 Validation Failed" in page.text and ">Parked<" in page.text
+    async with sessionmaker() as s:
+        parked = (await s.execute(select(Job).where(Job.status == "parked"))).scalar_one()
+    from tests.conftest import post_form
+
+    done = await post_form(owner, f"/admin/jobs/{parked.id}/retry", {}, form_page="/admin/jobs")
+    assert done.status_code == 303
+    async with sessionmaker() as s:
+        assert (await s.get(Job, parked.id)).status == "pending"
+    assert (await (await as_role("employee")).get("/admin/jobs")).status_code == 403

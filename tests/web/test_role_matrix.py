@@ -30,6 +30,7 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/admin/faq/new", 303, 403, 403, 200, 200),
     ("GET", "/admin/github", 303, 403, 403, 200, 200),
     ("GET", "/admin/github/panel", 303, 403, 403, 200, 200),
+    ("GET", "/admin/jobs", 303, 403, 403, 200, 200),
     ("GET", "/api/v1/deployments", 401, 403, 403, 200, 200),
     ("GET", "/api/v1/metrics/dora", 401, 403, 403, 200, 200),
     ("GET", "/admin/devops", 303, 403, 403, 200, 200),

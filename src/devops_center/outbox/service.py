@@ -82,11 +82,18 @@ async def retry_job(session: AsyncSession, *, job_id: int) -> Job:
 
 
 async def list_jobs(
-    session: AsyncSession, *, status: str | None = None, kind: str | None = None, limit: int = 50
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    statuses: list[str] | None = None,
+    kind: str | None = None,
+    limit: int = 50,
 ) -> list[Job]:
     stmt = select(Job).order_by(Job.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(Job.status == status)
+    if statuses:
+        stmt = stmt.where(Job.status.in_(statuses))
     if kind:
         stmt = stmt.where(Job.kind == kind)
     return list((await session.execute(stmt)).scalars())

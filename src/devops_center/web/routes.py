@@ -15,6 +15,7 @@ from devops_center.web.pages import (
     admin_bugs,
     admin_faq,
     admin_github,
+    admin_jobs,
     api_docs,
     auth,
     health,
@@ -38,6 +39,7 @@ def include_all(app: FastAPI) -> None:
     app.include_router(api_docs.router)
     app.include_router(github_webhooks.router)
     app.include_router(admin_github.router)
+    app.include_router(admin_jobs.router)
     app.include_router(api_deployments.router)
     app.include_router(admin_devops.router)
     app.include_router(admin_deployments.router)
