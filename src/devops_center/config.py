@@ -1,7 +1,7 @@
 """Settings: 12-factor environment variables plus an optional ``dcc.toml``.
 
 Built by :func:`get_settings`, never at import time. The environment names are the
-brief's (``DATABASE_URL``, ``GITHUB_TOKEN`` …) and ``DCC_*`` for the product's own.
+common ones (``DATABASE_URL``, ``GITHUB_TOKEN`` …) and ``DCC_*`` for the product's own.
 """
 
 from __future__ import annotations

@@ -612,7 +612,7 @@ def main() -> None:
     app()
 
 
-# ------------------------------------------------------------- deploy (issue 5)
+# ------------------------------------------------------------------------- deploy
 from devops_center.cli.deploy import deploy_app  # noqa: E402
 
 app.add_typer(deploy_app, name="deploy")

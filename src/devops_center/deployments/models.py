@@ -83,7 +83,7 @@ class DeploymentCommit(Base):
 
 
 class ChangelogEntry(Base):
-    """The brief's changelog journal, filled from merged pull requests."""
+    """The changelog journal, filled from merged pull requests."""
 
     __tablename__ = "changelog_entries"
     __table_args__ = (Index("ix_changelog_entries_date", "date"),)

@@ -155,13 +155,6 @@ class DeploymentIn(BaseModel):
         return min(int((self.completed_at - self.started_at).total_seconds()), MAX_INT)
 
 
-class CommitOut(BaseModel):
-    sha: str
-    committed_at: datetime
-    message: str | None = None
-    author: str | None = None
-
-
 class DeploymentOut(BaseModel):
     """A stored deployment."""
 

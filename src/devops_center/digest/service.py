@@ -1,6 +1,6 @@
 """The texts of /morning and /devops, built once for the bot, the daily digest and the CLI.
 
-Every number comes from the service the web dashboard uses (DESIGN rule 4): DORA from
+Every number comes from the service the web dashboard uses (one number, one function): DORA from
 ``dora.service.dora_report``, critical bugs from ``support.service.critical_open_bugs``,
 KPIs from ``kpis.service``. The texts are Telegram HTML (values escaped).
 """
@@ -53,13 +53,6 @@ class CheckLike(Protocol):
     def state(self) -> str: ...
     @property
     def response_ms(self) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class SystemState:
-    name: str
-    state: str
-    response_ms: float | None = None
 
 
 @dataclass(frozen=True)

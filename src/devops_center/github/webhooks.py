@@ -78,10 +78,6 @@ def register_event_handler(event: str, fn: EventHandler) -> EventHandler:
     return fn
 
 
-def has_event_handler(event: str) -> bool:
-    return event in EVENT_HANDLERS
-
-
 async def record_delivery(
     session: AsyncSession,
     *,

@@ -147,6 +147,13 @@ async def critical_open_bugs(session: AsyncSession, *, limit: int = 10) -> tuple
     return list(rows.scalars()), int(total or 0)
 
 
+async def open_critical_incident(session: AsyncSession, bug: BugLog) -> None:
+    """A critical bug is an incident (time to restore) until it is resolved."""
+    await incidents.open_for_bug(
+        session, bug_id=bug.id, title=f"Critical bug #{bug.id}: {bug.title}"
+    )
+
+
 async def update_bug(
     session: AsyncSession,
     *,
@@ -206,16 +213,9 @@ async def update_bug(
         )
         if bug.priority == "critical" or changes.get("priority", [None])[0] == "critical":
             if new in ("resolved", "closed"):
-                await incidents.resolve_by_source(session, source="bug", source_ref=str(bug.id))
+                await incidents.resolve_for_bug(session, bug_id=bug.id)
             elif old in ("resolved", "closed"):
-                await incidents.open_incident(
-                    session,
-                    source="bug",
-                    source_ref=str(bug.id),
-                    title=f"Critical bug #{bug.id}: {bug.title}",
-                    bug_id=bug.id,
-                    severity="critical",
-                )
+                await open_critical_incident(session, bug)
     return bug
 
 

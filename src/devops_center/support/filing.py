@@ -27,11 +27,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.config import Settings
-from devops_center.incidents import service as incidents
 from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.support import uploads
-from devops_center.support.bugs import BugInput, check_bug_rate_limit, validate_bug
+from devops_center.support.bugs import (
+    BugInput,
+    check_bug_rate_limit,
+    open_critical_incident,
+    validate_bug,
+)
 from devops_center.support.models import BugLog
 from devops_center.users.models import User
 
@@ -181,14 +185,7 @@ async def _insert(
         max_attempts=50,
     )
     if bug.priority == "critical":
-        await incidents.open_incident(
-            session,
-            source="bug",
-            source_ref=str(bug.id),
-            title=f"Critical bug #{bug.id}: {bug.title}",
-            bug_id=bug.id,
-            severity="critical",
-        )
+        await open_critical_incident(session, bug)
         await outbox.enqueue(
             session,
             messages.NotifyAdmins(event="critical_bug", bug_id=bug.id),
