@@ -1,7 +1,8 @@
 """The demo's business KPI: "Active shifts" from a small SQLite file of shifts under var/.
 
 It stands in for the team's own database (StaffProBot, the product this was first built
-for, counts active shifts); a real installation configures ``[[kpis]]`` in dcc.toml with a read-only DSN instead.
+for, counts active shifts); a real installation configures ``[[kpis]]`` in dcc.toml with
+a read-only DSN instead.
 """
 
 from __future__ import annotations
