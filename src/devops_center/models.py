@@ -1,5 +1,6 @@
 """Imports every model so that ``Base.metadata`` knows every table (Alembic, tests)."""
 
+from devops_center.brain.models import BrainDocument, BrainState
 from devops_center.cache import CacheEntry
 from devops_center.db import Base
 from devops_center.deployments.models import ChangelogEntry, Deployment, DeploymentCommit
@@ -14,7 +15,7 @@ from devops_center.status.models import (
     MaintenanceWindowRow,
     RollupWatermark,
 )
-from devops_center.support.models import BugLog, FaqEntry, FaqVote
+from devops_center.support.models import BugLog, FaqEntry, FaqTranslation, FaqVote
 from devops_center.users.models import (
     ApiToken,
     AuditLog,
@@ -29,6 +30,8 @@ __all__ = [
     "AuditLog",
     "Base",
     "BotDialog",
+    "BrainDocument",
+    "BrainState",
     "BugLog",
     "CacheEntry",
     "ChangelogEntry",
@@ -38,6 +41,7 @@ __all__ = [
     "Deployment",
     "DeploymentCommit",
     "FaqEntry",
+    "FaqTranslation",
     "FaqVote",
     "GithubIssue",
     "GithubIssueRequest",

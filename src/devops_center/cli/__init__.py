@@ -616,3 +616,9 @@ def main() -> None:
 from devops_center.cli.deploy import deploy_app  # noqa: E402
 
 app.add_typer(deploy_app, name="deploy")
+
+# ------------------------------------------------- support brain and FAQ files (issue 18)
+from devops_center.cli.brain import brain_app, faq_app  # noqa: E402
+
+app.add_typer(brain_app, name="brain")
+app.add_typer(faq_app, name="faq")

@@ -18,8 +18,10 @@ import devops_center.deployments.demo as deployments_demo
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker, session_scope, utcnow
 from devops_center.github import demo as github_demo
+from devops_center.outbox import messages as job_messages
+from devops_center.outbox import service as outbox
 from devops_center.status import demo as status_demo
-from devops_center.support.models import BugLog, FaqEntry
+from devops_center.support.models import BugLog, FaqEntry, FaqTranslation
 from devops_center.users import service as users
 from devops_center.users.models import User
 
@@ -322,6 +324,22 @@ async def _faq(session: AsyncSession, *, now: datetime) -> None:
                     }
                 )
     await session.execute(insert(FaqEntry), rows)
+    # the two languages' lists are translations of each other, entry by entry
+    ids = {
+        (lang, order): faq_id
+        for faq_id, lang, order in await session.execute(
+            select(FaqEntry.id, FaqEntry.language, FaqEntry.order_index)
+        )
+    }
+    pairs = [
+        {"original_id": ru_id, "translation_id": ids[("en", order)], "created_at": now}
+        for (lang, order), ru_id in ids.items()
+        if lang == "ru" and ("en", order) in ids
+    ]
+    if pairs:
+        await session.execute(insert(FaqTranslation), pairs)
+    # the brain embeds them in the background (the embedded worker of `dcc demo`)
+    await outbox.enqueue(session, job_messages.ReindexBrain())
 
 
 async def _bugs(

@@ -74,6 +74,24 @@ class PurgeOrphanUploads(JobMessage):
     its file, a crash): hourly."""
 
 
+# ------------------------------------------------------------------ support brain
+
+
+@message("brain.index")
+class IndexBrainDocument(JobMessage):
+    """(Re)embed one FAQ entry's brain document, or drop it when the entry is gone
+    (``brain.jobs``): what a feature below the brain enqueues in the transaction that
+    changes an entry."""
+
+    source: Literal["faq"] = "faq"
+    source_id: int
+
+
+@message("brain.reindex")
+class ReindexBrain(JobMessage):
+    """Bring every FAQ entry's brain document up to date (demo data, a model change)."""
+
+
 # ------------------------------------------------------------------------ status
 
 

@@ -75,6 +75,25 @@ class FaqEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class FaqTranslation(Base):
+    """Two FAQ entries that say the same in Russian and English.
+
+    Search shows one of them, in the reader's language when it exists. An entry is in
+    at most one pair (both columns unique); deleting either entry deletes the pair.
+    """
+
+    __tablename__ = "faq_translations"
+    __table_args__ = (CheckConstraint("original_id <> translation_id", name="distinct"),)
+
+    original_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    translation_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class FaqVote(Base):
     """One vote per user per entry; a second vote replaces the first."""
 

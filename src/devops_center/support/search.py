@@ -281,3 +281,49 @@ async def _postgres_statement(
         " UNION ALL ".join(selects) + " ORDER BY fts_rank DESC, helpful_count DESC, id LIMIT :limit"
     )
     return sql, params
+
+
+async def any_word_ids(
+    session: AsyncSession,
+    *,
+    words: list[str],
+    limit: int,
+    category: str | None = None,
+) -> list[int]:
+    """Ids of FAQ entries (every language) matching ANY of ``words``, best first.
+
+    The support brain's lexical signal: ranked like :func:`search_statement` (bm25 /
+    ``ts_rank``, the question above the answer, every word a prefix, Russian words
+    stemmed) but with OR between the words, so that a long question still finds the
+    entries that share a few of its words. ``words`` are plain lower-case words (the
+    caller drops stop words and adds typo corrections).
+    """
+    words = [
+        w
+        for w in dict.fromkeys(w.lower()[:40] for w in words)
+        if _WORD_RE.fullmatch(w) and w.strip("_")
+    ][: MAX_TERMS * 2]
+    if not words:
+        return []
+    params: dict[str, Any] = {"limit": limit}
+    where_category = ""
+    if category:
+        params["category"] = category
+        where_category = " AND e.category = :category"
+    if session.get_bind().dialect.name == "postgresql":
+        configs = await _pg_configs(session)
+        params["q"] = " | ".join(f"'{w}':*" for w in words)
+        selects = [
+            f"SELECT e.id, ts_rank(e.{PG_COLUMN}, to_tsquery('{cfg}', :q)) AS r "  # noqa: S608  # nosec B608 (constants only; user input is bound)
+            f"FROM faq_entries e WHERE e.language = '{lang}' "
+            f"AND e.{PG_COLUMN} @@ to_tsquery('{cfg}', :q){where_category}"
+            for lang, cfg in configs.items()
+        ]
+        sql = text(" UNION ALL ".join(selects) + " ORDER BY r DESC, id LIMIT :limit")
+    else:
+        params["q"] = "{question answer} : (" + " OR ".join(_fts5_term(w) for w in words) + ")"
+        sql = text(
+            "SELECT e.id FROM faq_fts JOIN faq_entries e ON e.id = faq_fts.rowid "  # noqa: S608  # nosec B608 (constants only; user input is bound)
+            f"WHERE faq_fts MATCH :q{where_category} ORDER BY faq_fts.rank, e.id LIMIT :limit"
+        )
+    return [row[0] for row in await session.execute(sql, params)]

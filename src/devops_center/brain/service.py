@@ -1,0 +1,248 @@
+"""The support brain's one search: embeddings + full text + typo tolerance, fused.
+
+:func:`search` is what the FAQ page, the bot and the API call. Three ranked lists of
+FAQ entries are fused with reciprocal rank fusion (score = Σ wᵢ / (K + rankᵢ)):
+
+1. **meaning** — cosine similarity of the query's embedding to every entry's question
+   (the in-memory matrix of :mod:`devops_center.brain.index`), any language;
+2. **words** — the full-text index (SQLite FTS5 / PostgreSQL tsvector, stemming, every
+   word a prefix) with ANY of the query's content words, best bm25 first;
+3. the same full-text search with the query's unknown words replaced by their closest
+   dictionary word (one or two edits) — typo tolerance.
+
+An entry and its translation count as one result, shown in the reader's language when
+that translation exists. ``confident`` says whether the first result likely answers the
+question: see :func:`is_confident` (thresholds calibrated on bench/brain_eval.json).
+Without an embedding model the first list is missing and search is lexical.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devops_center.brain import embedder as models
+from devops_center.brain import index
+from devops_center.brain import text as textutil
+from devops_center.support import search as fts
+from devops_center.support.models import FaqEntry, FaqTranslation
+
+RRF_K = 60
+WEIGHTS = {"dense": 1.0, "all": 1.0, "any": 0.0}
+POOL = 50  # candidates taken from each list
+QUERY_MAX = 500
+
+# Calibrated on the calibration half of bench/brain_eval.json (bench/brain.py --calibrate);
+# the held-out half checks them.
+CONFIDENT_COSINE = 0.40  # the first result's cosine similarity ...
+CONFIDENT_GAP = 0.09  # ... and its lead over the next result's
+CONFIDENT_COSINE_WITH_WORDS = 0.0  # or every query word found in it (and this cosine)
+
+_model = models.DEFAULT_MODEL
+
+
+def configure(model: str) -> None:
+    """Set the process's embedding model (``Settings.embedding_model``) at start-up."""
+    global _model
+    _model = model
+
+
+def configured_model() -> str:
+    return _model
+
+
+def status() -> models.Status:
+    """What search runs on here (for the dashboard)."""
+    return models.status(_model)
+
+
+@dataclass(frozen=True)
+class SearchItem:
+    id: int
+    question: str
+    answer: str
+    category: str
+    language: str
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "category": self.category,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[SearchItem]
+    confident: bool
+    mode: str  # "hybrid" (a model is loaded) or "lexical"
+    signals: dict[int, dict[str, float]] = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": [i.as_dict() for i in self.items], "confident": self.confident}
+
+
+def is_confident(signals: dict[str, float], *, hybrid: bool) -> bool:
+    """Whether the first result likely answers the question.
+
+    With a model: its question is close in meaning to the query (cosine) and clearly
+    closer than any other entry's (gap) — a question the FAQ does not answer tends to
+    be about as close to several entries; or the entry contains every content word of
+    the query (typos corrected). Lexical only: that last rule alone.
+    """
+    all_words = signals.get("all_words", 0.0) > 0
+    if not hybrid:
+        return all_words
+    cosine = signals.get("cosine", 0.0)
+    return (cosine >= CONFIDENT_COSINE and signals.get("gap", 0.0) >= CONFIDENT_GAP) or (
+        all_words and cosine >= CONFIDENT_COSINE_WITH_WORDS
+    )
+
+
+def _rrf(ranked: Sequence[int], weight: float, scores: dict[int, float]) -> None:
+    for rank, key in enumerate(ranked, start=1):
+        scores[key] += weight / (RRF_K + rank)
+
+
+async def search(
+    session: AsyncSession,
+    query: str,
+    *,
+    language: str,
+    category: str | None = None,
+    limit: int = 5,
+    kinds: Sequence[str] = ("faq",),
+    model: str | None = None,
+) -> SearchResult:
+    """FAQ entries answering ``query`` (any language), best first, and whether the first
+    one is a confident answer. ``language`` is the reader's: an entry with a translation
+    in it is shown in it. ``category`` keeps the entries of that category only."""
+    if tuple(kinds) != ("faq",):
+        raise ValueError("only kinds=('faq',) is searched so far")
+    query = " ".join((query or "").split())[:QUERY_MAX]
+    limit = max(1, min(limit, 50))
+    model = model or _model
+    corpus = await index.corpus(session, model=model)
+    embedder = await index.load(model) if corpus.matrix is not None else None
+    hybrid = embedder is not None
+    if not textutil.words(query):
+        return SearchResult([], False, "hybrid" if hybrid else "lexical")
+
+    pool = POOL * (4 if category else 1)
+    cosine: dict[int, float] = {}
+    dense: list[int] = []
+    if embedder is not None:
+        vector = embedder.queries([query])[0]
+        for doc, value in corpus.nearest(vector, pool * 2):
+            if corpus.kinds[doc] != "faq":
+                continue
+            source = corpus.source_ids[doc]
+            cosine[source] = value
+            dense.append(source)
+            if len(dense) >= pool:
+                break
+
+    content = textutil.content_words(query) or textutil.words(query)[:8]
+    fixes = textutil.corrections(content, corpus.vocab, corpus.choices)
+    # every content word (a typo replaced by its correction) in one entry
+    strict = [fixes.get(w, w) for w in content]
+    all_ranked = await _all_words_ids(session, strict, pool)
+    # any of them (the words as typed and their corrections): without a model only
+    any_ranked: list[int] = []
+    if not hybrid or WEIGHTS["any"]:
+        any_ranked = await fts.any_word_ids(
+            session, words=content + list(fixes.values()), limit=pool, category=category
+        )
+    all_words = set(all_ranked)
+    ids = set(dense) | set(all_ranked) | set(any_ranked)
+    if not ids:
+        return SearchResult([], False, "hybrid" if hybrid else "lexical")
+    entries, group_of = await _entries_with_translations(session, ids)
+
+    # the best cosine of each group, for the gap between the first and the second
+    group_cosine: dict[int, float] = defaultdict(float)
+    for source, value in cosine.items():
+        if source in group_of:
+            group_cosine[group_of[source]] = max(group_cosine[group_of[source]], value)
+    scores: dict[int, float] = defaultdict(float)
+    for name, ranked in (("dense", dense), ("all", all_ranked), ("any", any_ranked)):
+        seen: list[int] = []
+        for source in ranked:
+            group = group_of.get(source)
+            if group is not None and group not in seen:
+                seen.append(group)
+        _rrf(seen, WEIGHTS[name], scores)
+
+    best_max = sum(WEIGHTS[n] for n, r in (("dense", dense), ("all", all_ranked)) if r)
+    best_max = (best_max or 1.0) / (RRF_K + 1)
+    members: dict[int, list[FaqEntry]] = defaultdict(list)
+    for entry in entries.values():
+        members[group_of[entry.id]].append(entry)
+
+    items: list[SearchItem] = []
+    signals: dict[int, dict[str, float]] = {}
+    for group, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
+        rows = members.get(group, [])
+        shown = next((e for e in rows if e.language == language), None) or next(
+            (e for e in rows if e.id in ids), None
+        )
+        if shown is None or (category and shown.category != category):
+            continue
+        items.append(
+            SearchItem(
+                id=shown.id,
+                question=shown.question,
+                answer=shown.answer,
+                category=shown.category,
+                language=shown.language,
+                score=min(1.0, score / best_max),
+            )
+        )
+        others = [v for g, v in group_cosine.items() if g != group]
+        signals[shown.id] = {
+            "cosine": group_cosine.get(group, 0.0),
+            "gap": group_cosine.get(group, 0.0) - max(others, default=0.0),
+            "all_words": float(any(e.id in all_words for e in rows)),
+            "rrf": score,
+        }
+        if len(items) >= limit:
+            break
+    confident = bool(items) and is_confident(signals[items[0].id], hybrid=hybrid)
+    return SearchResult(items, confident, "hybrid" if hybrid else "lexical", signals)
+
+
+async def _all_words_ids(session: AsyncSession, words: list[str], limit: int) -> list[int]:
+    """Entries (any language) containing every one of ``words`` (prefixes, stemmed)."""
+    built = await fts.search_statement(session, query=" ".join(words), language=None, limit=limit)
+    if built is None:
+        return []
+    return [row.id for row in await session.execute(*built)]
+
+
+async def _entries_with_translations(
+    session: AsyncSession, ids: set[int]
+) -> tuple[dict[int, FaqEntry], dict[int, int]]:
+    """The entries ``ids`` and their translations by id, and each one's group (the id of
+    the original of its pair, or its own id)."""
+    pairs = (
+        await session.execute(
+            select(FaqTranslation.original_id, FaqTranslation.translation_id).where(
+                or_(FaqTranslation.original_id.in_(ids), FaqTranslation.translation_id.in_(ids))
+            )
+        )
+    ).all()
+    group = {t: o for o, t in pairs} | {o: o for o, _t in pairs}
+    wanted = ids | set(group)
+    entries = {
+        e.id: e for e in await session.scalars(select(FaqEntry).where(FaqEntry.id.in_(wanted)))
+    }
+    return entries, {i: group.get(i, i) for i in entries}
