@@ -19,7 +19,7 @@ Without an embedding model the first list is missing and search is lexical.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,22 @@ def configure(model: str) -> None:
 
 def configured_model() -> str:
     return _model
+
+
+async def index_faq(session: AsyncSession, faq_id: int, *, model: str | None = None) -> bool:
+    """Bring one FAQ entry's document up to date (after create, edit or delete), in the
+    caller's transaction, with the configured model. True when something was written."""
+    return await index.index_faq(session, faq_id, model=model or _model)
+
+
+async def reindex(
+    session: AsyncSession,
+    *,
+    model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> index.ReindexReport:
+    """Every FAQ entry's document brought up to date (see ``index.reindex_faq``)."""
+    return await index.reindex_faq(session, model=model or _model, progress=progress)
 
 
 def status() -> models.Status:
@@ -155,7 +171,7 @@ async def search(
     fixes = textutil.corrections(content, corpus.vocab, corpus.choices)
     # every content word (a typo replaced by its correction) in one entry
     strict = [fixes.get(w, w) for w in content]
-    all_ranked = await _all_words_ids(session, strict, pool)
+    all_ranked = await fts.all_words_ids(session, words=strict, limit=pool)
     # any of them (the words as typed and their corrections): without a model only
     any_ranked: list[int] = []
     if not hybrid or WEIGHTS["any"]:
@@ -166,7 +182,7 @@ async def search(
     ids = set(dense) | set(all_ranked) | set(any_ranked)
     if not ids:
         return SearchResult([], False, "hybrid" if hybrid else "lexical")
-    entries, group_of = await _entries_with_translations(session, ids)
+    meta, group_of = await _candidates(session, ids)
 
     # the best cosine of each group, for the gap between the first and the second
     group_cosine: dict[int, float] = defaultdict(float)
@@ -184,55 +200,63 @@ async def search(
 
     best_max = sum(WEIGHTS[n] for n, r in (("dense", dense), ("all", all_ranked)) if r)
     best_max = (best_max or 1.0) / (RRF_K + 1)
-    members: dict[int, list[FaqEntry]] = defaultdict(list)
-    for entry in entries.values():
-        members[group_of[entry.id]].append(entry)
+    members: dict[int, list[int]] = defaultdict(list)
+    for faq_id in sorted(meta):
+        members[group_of[faq_id]].append(faq_id)
 
-    items: list[SearchItem] = []
+    chosen: list[tuple[int, float]] = []  # (shown entry, fused score)
     signals: dict[int, dict[str, float]] = {}
     for group, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
         rows = members.get(group, [])
-        shown = next((e for e in rows if e.language == language), None) or next(
-            (e for e in rows if e.id in ids), None
+        shown = next((i for i in rows if meta[i][0] == language), None) or next(
+            (i for i in rows if i in ids), None
         )
-        if shown is None or (category and shown.category != category):
+        if shown is None or (category and meta[shown][1] != category):
             continue
-        items.append(
-            SearchItem(
-                id=shown.id,
-                question=shown.question,
-                answer=shown.answer,
-                category=shown.category,
-                language=shown.language,
-                score=min(1.0, score / best_max),
-            )
-        )
+        chosen.append((shown, score))
         others = [v for g, v in group_cosine.items() if g != group]
-        signals[shown.id] = {
+        signals[shown] = {
             "cosine": group_cosine.get(group, 0.0),
             "gap": group_cosine.get(group, 0.0) - max(others, default=0.0),
-            "all_words": float(any(e.id in all_words for e in rows)),
+            "all_words": float(any(i in all_words for i in rows)),
             "rrf": score,
         }
-        if len(items) >= limit:
+        if len(chosen) >= limit:
             break
+    texts = {
+        row.id: row
+        for row in await session.execute(
+            select(
+                FaqEntry.id,
+                FaqEntry.question,
+                FaqEntry.answer,
+                FaqEntry.category,
+                FaqEntry.language,
+            ).where(FaqEntry.id.in_([i for i, _s in chosen]))
+        )
+    }
+    items = [
+        SearchItem(
+            id=i,
+            question=texts[i].question,
+            answer=texts[i].answer,
+            category=texts[i].category,
+            language=texts[i].language,
+            score=min(1.0, score / best_max),
+        )
+        for i, score in chosen
+        if i in texts  # deleted meanwhile
+    ]
     confident = bool(items) and is_confident(signals[items[0].id], hybrid=hybrid)
     return SearchResult(items, confident, "hybrid" if hybrid else "lexical", signals)
 
 
-async def _all_words_ids(session: AsyncSession, words: list[str], limit: int) -> list[int]:
-    """Entries (any language) containing every one of ``words`` (prefixes, stemmed)."""
-    built = await fts.search_statement(session, query=" ".join(words), language=None, limit=limit)
-    if built is None:
-        return []
-    return [row.id for row in await session.execute(*built)]
-
-
-async def _entries_with_translations(
+async def _candidates(
     session: AsyncSession, ids: set[int]
-) -> tuple[dict[int, FaqEntry], dict[int, int]]:
-    """The entries ``ids`` and their translations by id, and each one's group (the id of
-    the original of its pair, or its own id)."""
+) -> tuple[dict[int, tuple[str, str]], dict[int, int]]:
+    """``(language, category)`` of the entries ``ids`` and of their translations, and each
+    one's group (the id of the original of its pair, or its own id). Columns only: the
+    texts are read for the results shown."""
     pairs = (
         await session.execute(
             select(FaqTranslation.original_id, FaqTranslation.translation_id).where(
@@ -241,8 +265,10 @@ async def _entries_with_translations(
         )
     ).all()
     group = {t: o for o, t in pairs} | {o: o for o, _t in pairs}
-    wanted = ids | set(group)
-    entries = {
-        e.id: e for e in await session.scalars(select(FaqEntry).where(FaqEntry.id.in_(wanted)))
-    }
-    return entries, {i: group.get(i, i) for i in entries}
+    rows = await session.execute(
+        select(FaqEntry.id, FaqEntry.language, FaqEntry.category).where(
+            FaqEntry.id.in_(ids | set(group))
+        )
+    )
+    meta = {faq_id: (language, category) for faq_id, language, category in rows}
+    return meta, {i: group.get(i, i) for i in meta}

@@ -327,3 +327,30 @@ async def any_word_ids(
             f"WHERE faq_fts MATCH :q{where_category} ORDER BY faq_fts.rank, e.id LIMIT :limit"
         )
     return [row[0] for row in await session.execute(sql, params)]
+
+
+async def all_words_ids(session: AsyncSession, *, words: list[str], limit: int) -> list[int]:
+    """Ids of FAQ entries (every language) holding EVERY one of ``words`` (prefixes,
+    stemmed), best first: :func:`search_statement`'s match without its columns."""
+    words = [
+        w
+        for w in dict.fromkeys(w.lower()[:40] for w in words)
+        if _WORD_RE.fullmatch(w) and w.strip("_")
+    ][:MAX_TERMS]
+    if not words:
+        return []
+    params: dict[str, Any] = {"limit": limit}
+    if session.get_bind().dialect.name == "postgresql":
+        configs = await _pg_configs(session)
+        params["q"] = " & ".join(f"'{w}':*" for w in words)
+        selects = [
+            f"SELECT e.id, ts_rank(e.{PG_COLUMN}, to_tsquery('{cfg}', :q)) AS r "  # noqa: S608  # nosec B608 (constants only; user input is bound)
+            f"FROM faq_entries e WHERE e.language = '{lang}' "
+            f"AND e.{PG_COLUMN} @@ to_tsquery('{cfg}', :q)"
+            for lang, cfg in configs.items()
+        ]
+        sql = text(" UNION ALL ".join(selects) + " ORDER BY r DESC, id LIMIT :limit")
+    else:
+        params["q"] = "{question answer} : (" + " ".join(_fts5_term(w) for w in words) + ")"
+        sql = text("SELECT rowid FROM faq_fts WHERE faq_fts MATCH :q ORDER BY rank LIMIT :limit")
+    return [row[0] for row in await session.execute(sql, params)]
