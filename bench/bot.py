@@ -154,9 +154,7 @@ def floor_dispatcher() -> Any:
     from aiogram import Dispatcher, Router
     from aiogram.fsm.context import FSMContext
     from aiogram.fsm.storage.memory import MemoryStorage
-    from aiogram.types import CallbackQuery, Message
-
-    from devops_center.bot.common import keyboard
+    from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
     prompts = [*(f"Step {i} of 6" for i in range(1, 7)), "Please check your report", "Thank you"]
     buttons = {4: "Skip", 5: "Low", 6: "Submit"}
@@ -164,7 +162,8 @@ def floor_dispatcher() -> Any:
     async def answer(message: Message, state: FSMContext, restart: bool) -> None:
         step = 0 if restart else int((await state.get_data()).get("step", 0))
         text = "Hello" if message.text == "/start" else prompts[min(step, len(prompts) - 1)]
-        markup = keyboard([[(buttons[step], f"floor:{step}")]]) if step in buttons else None
+        button = InlineKeyboardButton(text=buttons.get(step, ""), callback_data=f"floor:{step}")
+        markup = InlineKeyboardMarkup(inline_keyboard=[[button]]) if step in buttons else None
         await state.set_data({"step": step + 1})
         await message.answer(text, reply_markup=markup)
 

@@ -10,7 +10,14 @@ from babel.messages.pofile import read_po
 from devops_center import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYWORDS = {"gettext": (2,), "ngettext": (2, 3), "lazy": None, "_": None, "_n": (1, 2)}
+KEYWORDS = {
+    "gettext": (2,),
+    "ngettext": (2, 3),
+    "pgettext": ((2, "c"), 3),
+    "lazy": None,
+    "_": None,
+    "_n": (1, 2),
+}
 
 
 def _extracted() -> dict[str, str]:

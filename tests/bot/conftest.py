@@ -32,6 +32,9 @@ async def standin() -> AsyncIterator[StandIn]:
     await server.start()
     yield server
     await server.stop()
+    # Every request the bot made must be one the real Bot API accepts (valid HTML, the
+    # length limits in UTF-16 units, callback data and answers in their limits).
+    assert not [(c.method, c.result["description"]) for c in server.refused]
 
 
 @pytest.fixture

@@ -11,17 +11,115 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
 import itertools
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
+TG_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "tg-emoji", "code", "pre", "blockquote",
+}  # fmt: skip
+
+
+class BadRequest(Exception):
+    """What the real Bot API answers with 400 and this description."""
+
+
+class _TelegramHtml(HTMLParser):
+    """Telegram's HTML parse mode, as strict as the real server: known tags only, every
+    tag closed in order, only the four named entities; collects the visible text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.visible: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TG_TAGS:
+            raise BadRequest(f'Can\'t parse entities: unsupported start tag "{tag}"')
+        self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        raise BadRequest(f'Can\'t parse entities: unsupported start tag "{tag}"')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            raise BadRequest(f'Can\'t parse entities: unmatched end tag "{tag}"')
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.visible.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ("lt", "gt", "amp", "quot"):
+            raise BadRequest(f'Can\'t parse entities: unsupported HTML entity "&{name};"')
+        self.visible.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        self.visible.append(html.unescape(f"&#{name};"))
+
+    def handle_comment(self, data: str) -> None:
+        raise BadRequest("Can't parse entities: unexpected comment")
+
+    def handle_decl(self, decl: str) -> None:
+        raise BadRequest("Can't parse entities: unexpected declaration")
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_text(text: str, parse_mode: str | None, limit: int, what: str = "message") -> None:
+    """Raise BadRequest where the real Bot API refuses ``text``."""
+    visible = text
+    if parse_mode == "HTML":
+        parser = _TelegramHtml()
+        parser.feed(text)
+        parser.close()
+        if parser.open:
+            tag = parser.open[-1]
+            raise BadRequest(f"Can't parse entities: can't find end tag for start tag {tag}")
+        visible = "".join(parser.visible)
+    if not visible.strip() and what == "message":
+        raise BadRequest("Bad Request: message text is empty")
+    if utf16(visible.strip()) > limit:
+        raise BadRequest(f"Bad Request: {what} is too long")
+
+
+def check_markup(markup: Any) -> None:
+    for row in (markup or {}).get("inline_keyboard") or []:
+        for button in row:
+            if not button.get("text"):
+                raise BadRequest("Bad Request: text buttons are unallowed in the inline keyboard")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
+            url = button.get("url")
+            if url is not None and not str(url).startswith(("https://", "http://", "tg://")):
+                raise BadRequest("Bad Request: BUTTON_URL_INVALID")
+
+
+def check_request(method: str, params: dict[str, Any]) -> None:
+    mode = params.get("parse_mode")
+    if method in ("sendMessage", "editMessageText"):
+        check_text(str(params.get("text") or ""), mode, 4096)
+    if method in ("sendPhoto", "editMessageCaption") and params.get("caption"):
+        check_text(str(params["caption"]), mode, 1024, "caption")
+    if method == "answerCallbackQuery" and params.get("text"):
+        check_text(str(params["text"]), None, 200, "callback answer text")
+    if "reply_markup" in params:
+        check_markup(params["reply_markup"])
+
+
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "DCC", "username": "dcc_test_bot"}
 
 
@@ -77,6 +175,7 @@ class StandIn:
     url: str = ""
     queued_at: dict[int, float] = field(default_factory=dict)
     latency: float = 0.0  # seconds of network round trip added to every method but getUpdates
+    refused: list[Call] = field(default_factory=list)  # requests answered 400, as Telegram would
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
@@ -128,6 +227,13 @@ class StandIn:
             await asyncio.sleep(self.latency / 2)
         call = Call(method, params, time.perf_counter())
         failure = self.failures.get(method)
+        try:
+            check_request(method, params)
+        except BadRequest as exc:  # refused like the real server: recorded, 400
+            call.result = {"ok": False, "error_code": 400, "description": str(exc)}
+            self.refused.append(call)
+            await self._record(call)
+            return web.json_response(call.result, status=400)
         if failure:
             status, body = failure.pop(0)
             call.result = body

@@ -158,20 +158,30 @@ async def test_dialog_survives_a_bot_restart(bot, ann: TgUser, sessionmaker) -> 
     assert bug.title == "Restart-proof bug" and bug.priority == "low"
 
 
-async def test_rate_limit_like_the_web(bot, ann: TgUser, settings, sessionmaker) -> None:
+async def test_rate_limit_is_checked_when_the_dialog_starts(
+    bot, ann: TgUser, settings, sessionmaker
+) -> None:
     limit = settings.bug_rate_limit_per_hour
     async with sessionmaker() as s, s.begin():
         from devops_center.users import service as users
 
         user = await users.create_user(s, name="Ann", telegram_id=ann.id, language="en")
-        for i in range(limit):
+        for i in range(limit - 1):
             s.add(
                 BugLog(user_id=user.id, title=f"bug {i}", what_doing="a", expected="b", actual="c")
             )
-    await advance(ann, 6)
-    summary = ann.standin.sent(ann.id)[-1]
-    refused = await ann.tap(summary, "Submit", "reports in the last hour")
-    assert str(limit) in refused.text
+    await advance(ann, 6)  # one more is allowed
+    await ann.tap(ann.standin.sent(ann.id)[-1], "Submit", "Thank you")
+    # over the limit: refused at /bug, before any step is filled
+    refused = await ann.ask("/bug", "in the last hour")
+    assert f"You have sent {limit} reports in the last hour" in refused.text
+    assert "Step 1 of 6" not in refused.text
+    await ann.ask("some text", "I did not understand")  # no dialog was opened
+    ru = TgUser(ann.standin, ann.id, lang="ru")
+    async with sessionmaker() as s, s.begin():
+        await users.set_language(s, user_id=user.id, language="ru")
+    refused = await ru.ask("/bug", "последний час")
+    assert f"вы отправили {limit} отчётов" in refused.text
     await bot.settle()
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(BugLog)) == limit

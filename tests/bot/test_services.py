@@ -7,7 +7,7 @@ from datetime import timedelta
 from devops_center import cache
 from devops_center.config import KpiConfig
 from devops_center.digest import service as digest
-from devops_center.integrations.telegram.client import split_text
+from devops_center.integrations.telegram.text import split_html
 from devops_center.kpis import demo as demo_kpi
 from devops_center.kpis import service as kpis
 
@@ -48,13 +48,13 @@ async def test_demo_kpi_and_failing_kpis(settings, session) -> None:
 
 def test_split_text_keeps_parts_under_the_limit() -> None:
     text = ("line " * 30 + "\n") * 200
-    parts = split_text(text, 4096)
+    parts = split_html(text, 4096)
     assert all(len(p) <= 4096 for p in parts) and len(parts) > 1
     assert "".join(parts).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(
         " ", ""
     )
-    assert split_text("x" * 5000, 4096) == ["x" * 4096, "x" * 904]
-    assert split_text("") == [""]
+    assert split_html("x" * 5000, 4096) == ["x" * 4096, "x" * 904]
+    assert split_html("") == [""]
 
 
 def test_system_lines_say_why_a_system_is_not_counted_online() -> None:

@@ -11,30 +11,16 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import BotCommand, LinkPreviewOptions
+from aiogram.types import BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.bot.handlers import routers
+from devops_center.bot.middlewares.limits import TelegramLimits
 from devops_center.bot.middlewares.session import CommitBeforeSending, SessionMiddleware
 from devops_center.bot.storage import build_storage, cached
 from devops_center.config import Settings
-from devops_center.i18n import SUPPORTED, gettext, lazy
-
-USER_COMMANDS = [
-    ("start", lazy("Start and show the menu")),
-    ("support", lazy("Support menu")),
-    ("bug", lazy("Report a bug")),
-    ("faq", lazy("Frequently asked questions")),
-    ("mybugs", lazy("My bug reports")),
-    ("web", lazy("Sign-in link for the web hub")),
-    ("language", lazy("Change the language")),
-    ("cancel", lazy("Leave the current dialog")),
-]
-ADMIN_COMMANDS = [
-    ("morning", lazy("Morning overview")),
-    ("devops", lazy("DORA metrics and deployments")),
-    ("digest", lazy("Daily digest on/off")),
-]
+from devops_center.i18n import SUPPORTED
+from devops_center.notify.commands import commands as command_list
 
 
 class BotSession(AiohttpSession):
@@ -62,6 +48,7 @@ def build_bot(settings: Settings) -> Bot:
     assert settings.telegram_bot_token is not None
     session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(CommitBeforeSending())
+    session.middleware(TelegramLimits())
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         session=session,
@@ -84,20 +71,19 @@ def build_dispatcher(
 
 
 def commands(lang: str, *, admin: bool = False) -> list[BotCommand]:
-    pairs = USER_COMMANDS + (ADMIN_COMMANDS if admin else [])
-    return [BotCommand(command=c, description=gettext(lang, d)) for c, d in pairs]
+    return [
+        BotCommand(command=c["command"], description=c["description"])
+        for c in command_list(lang, admin=admin)
+    ]
 
 
-async def set_commands(bot: Bot, admin_chat_ids: list[int]) -> None:
-    """setMyCommands in English (default) and Russian; admins also see /morning, /devops."""
-    from aiogram.types import BotCommandScopeChat
-
+async def set_commands(bot: Bot, admins: list[tuple[int, str]]) -> None:
+    """Everyone's commands in English (default) and Russian; each admin's chat gets
+    /morning, /devops and /digest too, in the admin's language."""
     for lang in SUPPORTED:
         code = None if lang == "en" else lang
         await bot.set_my_commands(commands(lang), language_code=code)
-        for chat_id in admin_chat_ids:
-            await bot.set_my_commands(
-                commands(lang, admin=True),
-                scope=BotCommandScopeChat(chat_id=chat_id),
-                language_code=code,
-            )
+    for chat_id, lang in admins:
+        await bot.set_my_commands(
+            commands(lang, admin=True), scope=BotCommandScopeChat(chat_id=chat_id)
+        )

@@ -36,6 +36,7 @@ from devops_center import cache
 from devops_center.bot.app import build_bot, build_dispatcher, set_commands
 from devops_center.config import Settings
 from devops_center.db import utcnow
+from devops_center.i18n import pick_language
 from devops_center.integrations.telegram.webhook import webhook_secret, webhook_url
 from devops_center.outbox.models import WebhookDelivery
 from devops_center.users import service as users
@@ -135,7 +136,11 @@ class BotRunner:
         gc.collect()
         gc.freeze()
         async with self.sessionmaker() as session:
-            admins = [u.telegram_id for u in await users.list_admins(session) if u.telegram_id]
+            admins = [
+                (u.telegram_id, pick_language(u.language, default=self.settings.default_language))
+                for u in await users.list_admins(session)
+                if u.telegram_id
+            ]
         try:
             await set_commands(self.bot, admins)
         except Exception as exc:  # commands are cosmetic: never keep the bot from running

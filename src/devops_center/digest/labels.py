@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devops_center.config import Settings
-from devops_center.i18n import gettext, lazy
+from devops_center.i18n import gettext, lazy, pgettext
 
 STATUS_LABELS = {
     "open": lazy("Open"),
@@ -21,7 +21,10 @@ PRIORITY_ICONS = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "
 
 
 def status_label(status: str, lang: str) -> str:
-    return gettext(lang, STATUS_LABELS[status]) if status in STATUS_LABELS else status
+    """A bug's status, in the form that agrees with «баг» in Russian."""
+    if status not in STATUS_LABELS:
+        return status
+    return pgettext(lang, "bug status", STATUS_LABELS[status])
 
 
 def priority_label(priority: str, lang: str) -> str:

@@ -53,6 +53,13 @@ def gettext(lang: str, message: str, /, **params: object) -> str:
     return text % params if params else text
 
 
+def pgettext(lang: str, context: str, message: str, /, **params: object) -> str:
+    """A message whose translation depends on ``context`` (a bug's status is masculine
+    in Russian, «баг»; an incident's is feminine)."""
+    text = str(translations(lang).pgettext(context, message))
+    return text % params if params else text
+
+
 def ngettext(lang: str, singular: str, plural: str, n: int, /, **params: object) -> str:
     text = translations(lang).ngettext(singular, plural, n)
     return text % {"num": n, **params}

@@ -25,6 +25,7 @@ from devops_center.users.models import AuditLog, User
 
 TITLE_MIN, TITLE_MAX = 3, 200
 TEXT_MAX = 10_000
+ADDITION_MAX = 4_000  # one addition (a Telegram message holds 4,096 characters at most)
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,43 @@ async def update_bug(
                 await incidents.resolve_for_bug(session, bug_id=bug.id)
             elif old in ("resolved", "closed"):
                 await open_critical_incident(session, bug)
+    return bug
+
+
+async def add_information(
+    session: AsyncSession, *, bug_id: int, reporter_id: int, text: str, source: str
+) -> BugLog:
+    """The reporter adds to their own bug: appended, dated, to "what happened"; audited.
+
+    Refused (Invalid, nothing changed) when empty, longer than ``ADDITION_MAX``, or when
+    the report would pass ``TEXT_MAX``; NotFound for another reporter's bug.
+    """
+    value = (text or "").strip()
+    if not value:
+        raise Invalid(
+            lazy("This field is required"), fields={"text": lazy("This field is required")}
+        )
+    if len(value) > ADDITION_MAX:
+        message = lazy("At most 4,000 characters at a time")
+        raise Invalid(message, fields={"text": message})
+    bug = await session.get(BugLog, bug_id, with_for_update=True)
+    if bug is None or bug.user_id != reporter_id:
+        raise NotFound(lazy("No such bug report"))
+    stamp = utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    combined = f"{bug.actual}\n\n[{stamp}] {value}"
+    if len(combined) > TEXT_MAX:
+        message = lazy("This report is full: at most 10,000 characters")
+        raise Invalid(message, fields={"text": message})
+    bug.actual = combined
+    bug.updated_at = utcnow()
+    await users.audit(
+        session,
+        actor_id=reporter_id,
+        entity="bug",
+        entity_id=bug.id,
+        action="add_information",
+        details={"added": len(value), "via": source},
+    )
     return bug
 
 

@@ -5,6 +5,9 @@ as support``). The rules live in ``filing`` (the one way a bug is filed), ``bugs
 """
 
 from devops_center.support.bugs import (
+    ADDITION_MAX as ADDITION_MAX,
+)
+from devops_center.support.bugs import (
     TEXT_MAX as TEXT_MAX,
 )
 from devops_center.support.bugs import (
@@ -18,6 +21,9 @@ from devops_center.support.bugs import (
 )
 from devops_center.support.bugs import (
     BugInput as BugInput,
+)
+from devops_center.support.bugs import (
+    add_information as add_information,
 )
 from devops_center.support.bugs import (
     bug_by_client_token as bug_by_client_token,

@@ -1,121 +1,143 @@
-"""/faq: categories → questions → answer with 👍/👎; ``/faq words`` searches."""
+"""/faq: topics → questions → an answer with 👍/👎, Back and Home; ``/faq words`` searches.
+
+Pages change in place (the message is edited) as the user moves between them.
+"""
 
 from __future__ import annotations
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devops_center.bot.common import RouterSpec, answer_long, esc, keyboard
+from devops_center.bot.callbacks import FaqCb, Menu
+from devops_center.bot.ui import Row, esc, home_row, keyboard, show
 from devops_center.errors import NotFound
 from devops_center.i18n import gettext
 from devops_center.support import service as support
 from devops_center.support.models import FaqEntry
 from devops_center.users.models import User
 
-router = RouterSpec("faq")
+router = Router(name="faq")
+
+MAX_BUTTONS = 50
 
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _question_rows(entries: list[FaqEntry]) -> list[list[tuple[str, str]]]:
-    return [[(_short(e.question), f"faq:q:{e.id}")] for e in entries]
+def _questions(entries: list[FaqEntry]) -> list[Row]:
+    return [[(_short(e.question), FaqCb(action="question", id=e.id))] for e in entries]
 
 
-def _vote_rows(entry: FaqEntry) -> list[list[tuple[str, str]]]:
-    return [
-        [
-            (f"👍 {entry.helpful_count}", f"faq:v:{entry.id}:1"),
-            (f"👎 {entry.not_helpful_count}", f"faq:v:{entry.id}:0"),
-        ]
-    ]
+def _back(lang: str, to: FaqCb) -> Row:
+    return [(gettext(lang, "◀ Back"), to), *home_row(lang)]
 
 
-async def show_categories(message: Message, session: AsyncSession, lang: str) -> None:
-    categories = await support.faq_categories(session, language=lang)
-    if not categories:
-        await message.answer(gettext(lang, "There are no questions in the FAQ yet."))
+async def show_topics(target: Message | CallbackQuery, session: AsyncSession, lang: str) -> None:
+    topics = await support.faq_categories(session, language=lang)
+    if not topics:
+        await show(target, gettext(lang, "There are no questions in the FAQ yet."))
         return
-    rows = [[(_short(c), f"faq:c:{i}")] for i, c in enumerate(categories[:50])]
-    await message.answer(gettext(lang, "Choose a topic:"), reply_markup=keyboard(rows))
+    rows = [[(_short(t), FaqCb(action="topic", id=i))] for i, t in enumerate(topics[:MAX_BUTTONS])]
+    await show(target, gettext(lang, "Choose a topic:"), keyboard(*rows, home_row(lang)))
 
 
 @router.message(Command("faq"))
 async def faq(message: Message, command: CommandObject, session: AsyncSession, lang: str) -> None:
-    query = (command.args or "").strip()
+    query = (command.args or "").strip()[:200]
     if not query:
-        await show_categories(message, session, lang)
+        await show_topics(message, session, lang)
         return
-    found = await support.search_faq(session, query=query[:200], language=lang, limit=10)
+    found = await support.search_faq(session, query=query, language=lang, limit=10)
     if not found:
-        await message.answer(
-            gettext(
-                lang,
-                "Nothing found for “%(query)s”. Try other words, or report a bug with /bug.",
-                query=esc(query[:200]),
-            )
+        text = gettext(
+            lang,
+            "Nothing found for “%(query)s”. Try other words, or report a bug with /bug.",
+            query=esc(query),
         )
+        await message.answer(text)
         return
-    await message.answer(
-        gettext(lang, "Found for “%(query)s”:", query=esc(query[:200])),
-        reply_markup=keyboard(_question_rows(found)),
+    text = gettext(lang, "Found for “%(query)s”:", query=esc(query))
+    await message.answer(text, reply_markup=keyboard(*_questions(found), home_row(lang)))
+
+
+@router.callback_query(Menu.filter(F.to == "faq"))
+@router.callback_query(FaqCb.filter(F.action == "topics"))
+async def topics(callback: CallbackQuery, session: AsyncSession, lang: str) -> None:
+    await show_topics(callback, session, lang)
+    await callback.answer()
+
+
+@router.callback_query(FaqCb.filter(F.action == "topic"))
+async def topic(
+    callback: CallbackQuery, callback_data: FaqCb, session: AsyncSession, lang: str
+) -> None:
+    names = await support.faq_categories(session, language=lang)
+    if callback_data.id >= len(names):  # the topics changed since the buttons were sent
+        await callback.answer(gettext(lang, "This topic no longer exists."))
+        await show_topics(callback, session, lang)
+        return
+    name = names[callback_data.id]
+    entries = await support.faq_entries(session, language=lang, category=name)
+    back = _back(lang, FaqCb(action="topics"))
+    await show(callback, f"<b>{esc(name)}</b>", keyboard(*_questions(entries[:MAX_BUTTONS]), back))
+    await callback.answer()
+
+
+def _answer_markup(entry: FaqEntry, topic_index: int | None, lang: str) -> list[Row]:
+    votes: Row = [
+        (f"👍 {entry.helpful_count}", FaqCb(action="vote", id=entry.id, helpful=True)),
+        (f"👎 {entry.not_helpful_count}", FaqCb(action="vote", id=entry.id, helpful=False)),
+    ]
+    to = (
+        FaqCb(action="topic", id=topic_index) if topic_index is not None else FaqCb(action="topics")
     )
+    return [votes, _back(lang, to)]
 
 
-@router.callback_query(F.data == "menu:faq")
-async def faq_menu(callback: CallbackQuery, session: AsyncSession, lang: str) -> None:
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await show_categories(callback.message, session, lang)
+async def _topic_index(session: AsyncSession, entry: FaqEntry, lang: str) -> int | None:
+    names = await support.faq_categories(session, language=lang)
+    return names.index(entry.category) if entry.category in names else None
 
 
-@router.callback_query(F.data.startswith("faq:c:"))
-async def category(callback: CallbackQuery, session: AsyncSession, lang: str) -> None:
-    await callback.answer()
-    categories = await support.faq_categories(session, language=lang)
-    index = int((callback.data or "").split(":")[2] or -1)
-    if not 0 <= index < len(categories) or not isinstance(callback.message, Message):
-        return
-    entries = await support.faq_entries(session, language=lang, category=categories[index])
-    await callback.message.answer(
-        f"<b>{esc(categories[index])}</b>", reply_markup=keyboard(_question_rows(entries[:50]))
-    )
-
-
-@router.callback_query(F.data.startswith("faq:q:"))
-async def question(callback: CallbackQuery, session: AsyncSession, lang: str) -> None:
-    await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
+@router.callback_query(FaqCb.filter(F.action == "question"))
+async def question(
+    callback: CallbackQuery, callback_data: FaqCb, session: AsyncSession, lang: str
+) -> None:
     try:
-        entry = await support.open_faq(session, faq_id=int((callback.data or "").split(":")[2]))
-    except (NotFound, ValueError):
-        await callback.message.answer(gettext(lang, "This question no longer exists."))
+        entry = await support.open_faq(session, faq_id=callback_data.id)
+    except NotFound:
+        await callback.answer(gettext(lang, "This question no longer exists."))
         return
     text = f"<b>{esc(entry.question)}</b>\n\n{esc(entry.answer)}\n\n" + gettext(
         lang, "Was this helpful?"
     )
-    await answer_long(callback.message, text, keyboard(_vote_rows(entry)))
+    rows = _answer_markup(entry, await _topic_index(session, entry, lang), lang)
+    await show(callback, text, keyboard(*rows))
+    await callback.answer()
 
 
-@router.callback_query(F.data.startswith("faq:v:"))
+@router.callback_query(FaqCb.filter(F.action == "vote"))
 async def vote(
-    callback: CallbackQuery, session: AsyncSession, user: User | None, lang: str
+    callback: CallbackQuery,
+    callback_data: FaqCb,
+    session: AsyncSession,
+    user: User | None,
+    lang: str,
 ) -> None:
-    parts = (callback.data or "").split(":")
-    if user is None or len(parts) != 4:
+    if user is None:
         await callback.answer()
         return
     try:
         entry = await support.vote_faq(
-            session, faq_id=int(parts[2]), user_id=user.id, helpful=parts[3] == "1"
+            session, faq_id=callback_data.id, user_id=user.id, helpful=callback_data.helpful
         )
-    except (NotFound, ValueError):
+    except NotFound:
         await callback.answer(gettext(lang, "This question no longer exists."))
         return
-    await callback.answer(gettext(lang, "Thank you for your feedback!"))
+    rows = _answer_markup(entry, await _topic_index(session, entry, lang), lang)
     if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=keyboard(_vote_rows(entry)))
+        await callback.message.edit_reply_markup(reply_markup=keyboard(*rows))
+    await callback.answer(gettext(lang, "Thank you for your feedback!"))

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from aiogram import F
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devops_center.bot.common import RouterSpec, keyboard
+from devops_center.bot.callbacks import LanguageCb
+from devops_center.bot.ui import InPrivate, keyboard, show
 from devops_center.i18n import LANGUAGE_NAMES, SUPPORTED, gettext
 from devops_center.users import service as users
 from devops_center.users.models import User
 
-router = RouterSpec("language")
+router = Router(name="language")
 
 
 @router.message(Command("language"))
 async def language(message: Message, lang: str) -> None:
-    rows = [[(LANGUAGE_NAMES[code], f"lang:{code}") for code in SUPPORTED]]
-    await message.answer(gettext(lang, "Choose your language:"), reply_markup=keyboard(rows))
+    row = [(LANGUAGE_NAMES[code], LanguageCb(code=code)) for code in SUPPORTED]
+    await message.answer(gettext(lang, "Choose your language:"), reply_markup=keyboard(row))
 
 
-@router.callback_query(F.data.startswith("lang:"))
-async def chosen(callback: CallbackQuery, session: AsyncSession, user: User | None) -> None:
-    code = (callback.data or "").split(":", 1)[1]
-    if user is None or code not in SUPPORTED:
-        await callback.answer()
-        return
-    await users.set_language(session, user_id=user.id, language=code)
+@router.callback_query(LanguageCb.filter(), InPrivate())
+async def chosen(
+    callback: CallbackQuery, callback_data: LanguageCb, session: AsyncSession, user: User
+) -> None:
+    await users.set_language(session, user_id=user.id, language=callback_data.code)
+    await show(callback, gettext(callback_data.code, "Language set: English."))
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.answer(gettext(code, "Language set: English."))

@@ -1,24 +1,32 @@
-"""/start, /help and the /support menu."""
+"""/start (with deep links), /help, /support and the menu's Home button."""
 
 from __future__ import annotations
 
-from aiogram import F
-from aiogram.filters import Command, CommandStart
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from devops_center.bot.common import RouterSpec, esc, keyboard
+from devops_center.bot.callbacks import Menu
+from devops_center.bot.handlers import bug, faq, mybugs
+from devops_center.bot.ui import InPrivate, esc, keyboard, show
+from devops_center.config import Settings
 from devops_center.i18n import gettext
 from devops_center.users import service as users
 from devops_center.users.models import User
 
-router = RouterSpec("start")
+router = Router(name="start")
 
 
-def support_menu(lang: str) -> list[list[tuple[str, str]]]:
+def menu(lang: str) -> list[list[tuple[str, Menu]]]:
     return [
-        [(gettext(lang, "🐞 Report a bug"), "menu:bug")],
-        [(gettext(lang, "❓ FAQ"), "menu:faq"), (gettext(lang, "📋 My bugs"), "menu:mybugs")],
-        [(gettext(lang, "🌐 Open the web hub"), "menu:web")],
+        [(gettext(lang, "🐞 Report a bug"), Menu(to="bug"))],
+        [
+            (gettext(lang, "❓ FAQ"), Menu(to="faq")),
+            (gettext(lang, "📋 My bugs"), Menu(to="mybugs")),
+        ],
+        [(gettext(lang, "🌐 Open the web hub"), Menu(to="web"))],
     ]
 
 
@@ -40,15 +48,37 @@ def help_text(lang: str, user: User | None) -> str:
     return "\n".join(lines)
 
 
+@router.message(CommandStart(), ~InPrivate())
+async def not_private(message: Message, lang: str) -> None:
+    await message.answer(gettext(lang, "Please write to me in a private chat."))
+
+
+@router.message(CommandStart(deep_link=True))
+async def deep_link(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    lang: str,
+    settings: Settings,
+) -> None:
+    """``/start bug`` opens /bug, ``/start faq`` the FAQ, ``/start bug_12`` bug #12."""
+    payload = (command.args or "").strip().lower()
+    if payload == "bug":
+        await bug.begin(message, state, session, user, lang, settings)
+    elif payload == "faq":
+        await faq.show_topics(message, session, lang)
+    elif payload.startswith("bug_") and payload[4:].isdigit() and len(payload) < 14:
+        await mybugs.show_bug(message, session, user, lang, settings, int(payload[4:]), 0)
+    else:
+        await start(message, user, lang)
+
+
 @router.message(CommandStart())
-async def start(message: Message, user: User | None, lang: str) -> None:
-    if user is None:
-        await message.answer(gettext(lang, "Please write to me in a private chat."))
-        return
+async def start(message: Message, user: User, lang: str) -> None:
     text = gettext(lang, "Hello, %(name)s! I am the support bot.", name=esc(user.name))
-    await message.answer(
-        text + "\n\n" + help_text(lang, user), reply_markup=keyboard(support_menu(lang))
-    )
+    await message.answer(text + "\n\n" + help_text(lang, user), reply_markup=keyboard(*menu(lang)))
 
 
 @router.message(Command("help"))
@@ -58,15 +88,10 @@ async def help_(message: Message, user: User | None, lang: str) -> None:
 
 @router.message(Command("support"))
 async def support(message: Message, lang: str) -> None:
-    await message.answer(
-        gettext(lang, "How can we help?"), reply_markup=keyboard(support_menu(lang))
-    )
+    await message.answer(gettext(lang, "How can we help?"), reply_markup=keyboard(*menu(lang)))
 
 
-@router.callback_query(F.data == "menu:support")
-async def support_cb(callback: CallbackQuery, lang: str) -> None:
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            gettext(lang, "How can we help?"), reply_markup=keyboard(support_menu(lang))
-        )
+@router.callback_query(Menu.filter(F.to == "home"))
+async def home(callback: CallbackQuery, lang: str) -> None:
+    await show(callback, gettext(lang, "How can we help?"), keyboard(*menu(lang)))
     await callback.answer()

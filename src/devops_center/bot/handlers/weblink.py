@@ -4,28 +4,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devops_center.bot.common import RouterSpec, esc
+from devops_center.bot.callbacks import Menu
+from devops_center.bot.ui import InPrivate, esc
 from devops_center.config import Settings
 from devops_center.i18n import gettext
 from devops_center.users import service as users
 from devops_center.users.models import User
 
-router = RouterSpec("weblink")
+router = Router(name="weblink")
 
 LINK_TTL = timedelta(minutes=10)
 
 
 async def send_link(
-    message: Message, session: AsyncSession, user: User | None, lang: str, settings: Settings
+    message: Message, session: AsyncSession, user: User, lang: str, settings: Settings
 ) -> None:
-    if user is None:
-        await message.answer(gettext(lang, "Please write to me in a private chat."))
-        return
     token = await users.create_login_link(session, user_id=user.id, ttl=LINK_TTL)
     url = f"{settings.base_url}/auth/link/{token}"
     # The link goes in the text, not a URL button: Telegram refuses buttons that point
@@ -38,21 +36,17 @@ async def send_link(
     await message.answer(f"{text}\n\n{esc(url)}")
 
 
-@router.message(Command("web"))
+@router.message(Command("web"), InPrivate())
 async def web(
-    message: Message, session: AsyncSession, user: User | None, lang: str, settings: Settings
+    message: Message, session: AsyncSession, user: User, lang: str, settings: Settings
 ) -> None:
     await send_link(message, session, user, lang, settings)
 
 
-@router.callback_query(F.data == "menu:web")
+@router.callback_query(Menu.filter(F.to == "web"), InPrivate())
 async def web_menu(
-    callback: CallbackQuery,
-    session: AsyncSession,
-    user: User | None,
-    lang: str,
-    settings: Settings,
+    callback: CallbackQuery, session: AsyncSession, user: User, lang: str, settings: Settings
 ) -> None:
-    await callback.answer()
     if isinstance(callback.message, Message):
         await send_link(callback.message, session, user, lang, settings)
+    await callback.answer()

@@ -17,9 +17,7 @@ from typing import Any
 import httpx
 
 from devops_center.config import Settings
-
-MAX_MESSAGE = 4096
-
+from devops_center.integrations.telegram.text import split_html
 
 class TelegramError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -39,23 +37,6 @@ class TelegramForbidden(TelegramError):
 
 class TelegramBadRequest(TelegramError):
     """400: the request itself is wrong (e.g. chat not found); retrying will not help."""
-
-
-def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split a long text at line (then word) boundaries into parts of at most ``limit``."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut <= limit // 2:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= limit // 2:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n ")
-    if rest or not parts:
-        parts.append(rest)
-    return parts
 
 
 class TelegramClient:
@@ -126,9 +107,9 @@ class TelegramClient:
         reply_markup: dict[str, Any] | None = None,
         disable_preview: bool = True,
     ) -> list[Any]:
-        """Send ``text`` (split under the 4,096-character limit); returns the messages."""
+        """Send ``text`` (in parts within Telegram's limits); returns the messages."""
         sent = []
-        parts = split_text(text)
+        parts = split_html(text) if parse_mode == "HTML" else [text]
         for i, part in enumerate(parts):
             sent.append(
                 await self.call(
