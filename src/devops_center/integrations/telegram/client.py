@@ -19,6 +19,7 @@ import httpx
 from devops_center.config import Settings
 from devops_center.integrations.telegram.text import split_html
 
+
 class TelegramError(Exception):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
