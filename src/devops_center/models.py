@@ -1,5 +1,6 @@
 """Imports every model so that ``Base.metadata`` knows every table (Alembic, tests)."""
 
+from devops_center.architecture.models import ArchEdge, ArchModule, ArchPackage, ArchScan
 from devops_center.brain.models import BrainDocument, BrainState
 from devops_center.cache import CacheEntry
 from devops_center.db import Base
@@ -27,6 +28,10 @@ from devops_center.users.models import (
 
 __all__ = [
     "ApiToken",
+    "ArchEdge",
+    "ArchModule",
+    "ArchPackage",
+    "ArchScan",
     "AuditLog",
     "Base",
     "BotDialog",

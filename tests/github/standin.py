@@ -1,5 +1,11 @@
 """A stand-in GitHub REST server on 127.0.0.1 (real HTTP, its own thread), recording calls.
 
+It also serves the repository's source: ``GET /repos/{repo}`` (the default branch),
+``GET /repos/{repo}/commits/{branch}`` (its head, :attr:`StandIn.head_sha`) and
+``GET /repos/{repo}/tarball/{ref}``, which answers as GitHub does with a 302 to a
+download host — here ``localhost`` instead of ``127.0.0.1``, another origin, so a
+client that leaks its token there is caught (:attr:`StandIn.codeload_auth`).
+
 Issue objects are built from the real ``POST /repos/…/issues`` answer recorded by
 octokit/fixtures (tests/fixtures/github/api-add-labels-to-issue.json). It can be told to
 fail: every request with a status (500, 403 secondary rate limit, 422, 401…) for a while,
@@ -58,6 +64,10 @@ class StandIn:
         self.lose_create_answers = 0  # create, then answer only after the client gave up
         self.delay = 0.0
         self.hang_seconds = 1.0
+        self.default_branch = "main"
+        self.head_sha = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
+        self.tarball: bytes | None = None  # the gzipped tarball of the head commit
+        self.codeload_auth: list[str | None] = []  # Authorization seen by the download host
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(
@@ -167,12 +177,36 @@ class StandIn:
             def do_PATCH(self) -> None:
                 self._route("PATCH")
 
+            def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", content_type)
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _codeload(self, path: str) -> None:
+                """The download host: no token needed (nor wanted)."""
+                with standin.lock:
+                    standin.codeload_auth.append(self.headers.get("authorization"))
+                    data = standin.tarball
+                if data is None or not path.endswith("/" + standin.head_sha):
+                    self._send(404, {"message": "Not Found"})
+                else:
+                    self._send_bytes(200, data, "application/x-gzip")
+
             def _route(self, method: str) -> None:
                 parts = urlsplit(self.path)
                 path, query = parts.path, parse_qs(parts.query)
                 body = self._body() if method != "GET" else None
                 with standin.lock:
                     standin.calls.append((method, path))
+                if path.startswith("/_codeload/"):
+                    self._codeload(path)
+                    return
+                with standin.lock:
                     failure = standin.failure
                     if failure is not None and (
                         failure.only is None or f"{method} {path}".startswith(failure.only)
@@ -192,6 +226,17 @@ class StandIn:
                 repo_prefix = f"/repos/{standin.repo}"
                 if method == "GET" and path == "/user":
                     self._send(200, {"login": standin.login, "id": 1, "type": "Bot"})
+                elif method == "GET" and path == repo_prefix:
+                    self._send(
+                        200, {"full_name": standin.repo, "default_branch": standin.default_branch}
+                    )
+                elif method == "GET" and path == f"{repo_prefix}/commits/{standin.default_branch}":
+                    self._send(200, {"sha": standin.head_sha})
+                elif method == "GET" and path.startswith(repo_prefix + "/tarball/"):
+                    ref = path.rsplit("/", 1)[1]
+                    port = standin.server.server_address[1]
+                    where = f"http://localhost:{port}/_codeload/{standin.repo}/tar.gz/{ref}"
+                    self._send(302, None, {"location": where})
                 elif path.startswith(repo_prefix + "/labels"):
                     self._labels(method, path[len(repo_prefix) + len("/labels") :], body)
                 elif path == repo_prefix + "/issues" and method == "POST":

@@ -40,6 +40,10 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/admin/status/panel", 303, 403, 403, 200, 200),
     ("GET", "/metrics", 200, 200, 200, 200, 200),
     ("GET", "/api/v1/status", 401, 403, 403, 200, 200),
+    ("GET", "/admin/architecture", 303, 403, 403, 200, 200),
+    ("GET", "/admin/architecture/module", 303, 403, 403, 303, 303),
+    ("GET", "/api/v1/architecture", 401, 403, 403, 404, 404),
+    ("GET", "/api/v1/architecture/scans", 401, 403, 403, 200, 200),
     ("GET", "/no-such-page", 404, 404, 404, 404, 404),
 ]
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import devops_center.architecture.demo as architecture_demo
 import devops_center.deployments.demo as deployments_demo
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker, session_scope, utcnow
@@ -271,10 +272,12 @@ async def load(
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
-            if await _already_loaded(session):
-                return logins, False
-            await populate(session, now=now or utcnow())
-        return logins, True
+            created = not await _already_loaded(session)
+            if created:
+                await populate(session, now=now or utcnow())
+            else:
+                await architecture_demo.ensure_scan(session)  # a demo made before the map
+        return logins, created
     finally:
         await engine.dispose()
 
@@ -302,6 +305,7 @@ async def populate(session: AsyncSession, *, now: datetime) -> None:
     await _bugs(session, rng, reporters, people["owner"], now=now)
     await github_demo.demo_data(session, now=now)
     await status_demo.populate(session, now=now)
+    await architecture_demo.ensure_scan(session)
 
 
 async def _faq(session: AsyncSession, *, now: datetime) -> None:

@@ -165,6 +165,18 @@ class PurgeSessions(JobMessage):
     that have forgotten their failures (hourly)."""
 
 
+# ------------------------------------------------------------------ architecture
+
+
+@message("architecture.scan_github")
+class ScanGithubArchitecture(JobMessage):
+    """Scan the module graph of GITHUB_REPO's default branch (``architecture.jobs``):
+    daily, "Scan now", and (later) after a merged pull request. Without ``force`` a head
+    commit that was scanned already is not downloaded again."""
+
+    force: bool = False
+
+
 # -------------------------------------------------------------------- housekeeping
 
 

@@ -27,7 +27,7 @@ from devops_center.i18n import lazy
 from devops_center.users import sessions as user_sessions
 from devops_center.users.models import ApiToken, AuditLog, LoginLink, User
 
-SCOPES = ("deployments:write", "metrics:read", "bugs:read", "admin")
+SCOPES = ("deployments:write", "metrics:read", "bugs:read", "architecture:read", "admin")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "dcc_"  # noqa: S105 - a public prefix, not a secret
 

@@ -7,11 +7,13 @@ from fastapi import FastAPI
 import devops_center.web.api.deployments as api_deployments
 import devops_center.web.pages.admin_deployments as admin_deployments
 import devops_center.web.pages.admin_devops as admin_devops
+from devops_center.web.api import architecture as api_architecture
 from devops_center.web.api import v1 as api_v1
 from devops_center.web.api.status import router as status_api_router
 from devops_center.web.metrics import install as install_metrics
 from devops_center.web.pages import (
     account,
+    admin_architecture,
     admin_bugs,
     admin_faq,
     admin_github,
@@ -47,3 +49,5 @@ def include_all(app: FastAPI) -> None:
     install_metrics(app)
     app.include_router(status_api_router)
     app.include_router(telegram_webhook.router)
+    app.include_router(api_architecture.router)
+    app.include_router(admin_architecture.router)

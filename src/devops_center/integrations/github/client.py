@@ -16,9 +16,10 @@ import ssl
 import time
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
@@ -29,6 +30,8 @@ USER_AGENT = "devops-command-center"
 SECONDARY_LIMIT_MIN_WAIT = 60.0
 MAX_PAGES = 50
 PER_PAGE = 100
+MAX_REDIRECTS = 5
+REDIRECTS = (301, 302, 303, 307, 308)
 LABEL_COLORS = {
     "bug": ("d73a4a", "Something isn't working"),
     "priority:critical": ("b60205", "Critical priority"),
@@ -343,3 +346,78 @@ class GithubClient:
             issues=[item for item in items if not is_pull_request(item)],
             etag=new_etag,
         )
+
+    # -------------------------------------------------------------- source archives
+
+    async def default_branch_head(self) -> tuple[str, str]:
+        """(default branch, the full SHA of its head commit)."""
+        repo = (await self.request("GET", f"/repos/{self.repo}")).json()
+        branch = repo.get("default_branch") if isinstance(repo, dict) else None
+        if not isinstance(branch, str) or not branch:
+            raise GithubPermanent("GitHub did not name the repository's default branch")
+        commit = (
+            await self.request("GET", f"/repos/{self.repo}/commits/{quote(branch, safe='')}")
+        ).json()
+        sha = commit.get("sha") if isinstance(commit, dict) else None
+        if not isinstance(sha, str) or len(sha) < 7:
+            raise GithubPermanent(f"GitHub did not give the head commit of {branch}")
+        return branch, sha
+
+    async def download_tarball(self, ref: str, dest: Path, *, max_bytes: int) -> int:
+        """Stream the gzipped tarball of ``ref`` into ``dest``; returns its size.
+
+        GitHub answers ``/tarball`` with a redirect to a download host: it is followed
+        by hand, with the token only when the redirect stays on GITHUB_API_URL's host
+        (the download URL carries its own short-lived grant). Larger than ``max_bytes``
+        is refused (permanent); GitHub's failures are sorted as in :meth:`request`.
+        """
+        url = f"{self.api_url}/repos/{self.repo}/tarball/{quote(ref, safe='')}"
+        for _ in range(MAX_REDIRECTS + 1):
+            foreign = not self._same_origin(url)
+            location, size = await self._stream_to(url, dest, max_bytes=max_bytes, foreign=foreign)
+            if location is None:
+                return size
+            url = urljoin(url, location)
+        raise GithubPermanent("GitHub redirected the tarball download too many times")
+
+    async def _stream_to(
+        self, url: str, dest: Path, *, max_bytes: int, foreign: bool
+    ) -> tuple[str | None, int]:
+        """GET ``url`` into ``dest``: (None, its size), or (the Location, 0) for a redirect."""
+        client = self._http
+        other: httpx.AsyncClient | None = None
+        if foreign:  # another host: a plain client, without our token
+            other = client = httpx.AsyncClient(
+                timeout=self._http.timeout,
+                verify=_tls(),
+                follow_redirects=False,
+                headers={"user-agent": USER_AGENT},
+            )
+        try:
+            async with client.stream("GET", url) as response:
+                if response.status_code in REDIRECTS:
+                    location = str(response.headers.get("location") or "")
+                    if not location:
+                        raise GithubPermanent("GitHub redirected the tarball without a Location")
+                    return location, 0
+                if response.status_code >= 300:
+                    await response.aread()
+                    error = classify(response)
+                    raise error or GithubPermanent(f"GitHub {response.status_code}")
+                size = 0
+                with dest.open("wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise GithubPermanent(
+                                f"the repository tarball is larger than {max_bytes} bytes"
+                            )
+                        out.write(chunk)
+                return None, size
+        except httpx.TimeoutException as exc:
+            raise GithubRetryable(f"GitHub did not answer in time (GET {url})") from exc
+        except httpx.TransportError as exc:
+            raise GithubRetryable(f"GitHub unreachable (GET {url}): {type(exc).__name__}") from exc
+        finally:
+            if other is not None:
+                await other.aclose()
