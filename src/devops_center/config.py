@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     database_url: str = _alias("", "DATABASE_URL", "database_url")
     secret_key: SecretStr | None = _alias(None, "SECRET_KEY", "secret_key")
     base_url: str = _alias("http://127.0.0.1:8001", "DCC_BASE_URL", "base_url")
+    # The team's product, named in the headers of /devops and /morning ("DevOps панель
+    # StaffProBot"); without it /devops names the GitHub repository.
+    product_name: str | None = _alias(None, "DCC_PRODUCT_NAME", "product_name")
     var_dir: Path = _alias(Path("var"), "DCC_VAR_DIR", "var_dir")
 
     github_token: SecretStr | None = _alias(None, "GITHUB_TOKEN", "github_token")

@@ -20,7 +20,8 @@ from tests.bot.standin import TgUser
 @pytest.fixture
 def bot_overrides() -> dict[str, Any]:
     return {
-        "github_repo": "acme/StaffProBot",
+        "github_repo": "acme/staffprobot-app",
+        "product_name": "StaffProBot",
         "kpis": [
             KpiConfig(name="Active shifts", name_ru="Активных смен", sql="SELECT 5"),
             KpiConfig(name="Broken KPI", sql="SELECT * FROM no_such_table"),
@@ -47,7 +48,7 @@ async def sample_data(sessionmaker) -> None:
         for n in range(8):
             s.add(
                 GithubIssue(
-                    repo="acme/StaffProBot",
+                    repo="acme/staffprobot-app",
                     number=n + 1,
                     title=f"issue {n}",
                     state="open",
@@ -55,7 +56,7 @@ async def sample_data(sessionmaker) -> None:
                     is_critical=n < 2,
                 )
             )
-        s.add(GithubIssue(repo="acme/StaffProBot", number=99, title="old", state="closed"))
+        s.add(GithubIssue(repo="acme/staffprobot-app", number=99, title="old", state="closed"))
         reporter = await users.create_user(s, name="R", email="r@test.local")
         for p in ("critical", "critical", "high"):
             s.add(
@@ -96,7 +97,7 @@ async def test_morning_in_both_languages(bot, boss: TgUser, sessionmaker) -> Non
     reply = await boss.ask("/morning", "Утренний обзор")
     lines = reply.text.splitlines()
     assert lines[:5] == [
-        "🌅 Утренний обзор",
+        "🌅 Утренний обзор · StaffProBot",
         "• Активных смен: 5",
         "• Broken KPI: n/a",
         "• Критических багов: 2",

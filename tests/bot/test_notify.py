@@ -203,3 +203,38 @@ async def test_a_photo_stored_after_the_issue_is_commented_on_the_issue_once(
         assert len(github.comments[1]) == 1
     finally:
         github.stop()
+
+
+async def test_a_role_change_sets_that_chats_commands_while_the_bot_runs(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        user = await users.create_user(s, name="Olga", telegram_id=905, language="ru")
+    async with sessionmaker() as s, s.begin():
+        await users.set_role(s, user_id=user.id, role="owner", actor_id=None)
+    await worker.drain(settings, sessionmaker, kinds=["notify.chat_commands"])
+    call = standin.sent(method="setMyCommands")[-1]
+    assert call.params["scope"] == {"type": "chat", "chat_id": 905}
+    names = [c["command"] for c in call.params["commands"]]
+    assert {"morning", "devops", "digest"} <= set(names)
+    assert call.params["commands"][0]["description"] == "Начать и показать меню"
+    async with sessionmaker() as s, s.begin():
+        await users.set_role(s, user_id=user.id, role="employee", actor_id=None)
+        await users.set_language(s, user_id=user.id, language="en")
+    await worker.drain(settings, sessionmaker, kinds=["notify.chat_commands"])
+    call = standin.sent(method="setMyCommands")[-1]
+    assert "devops" not in [c["command"] for c in call.params["commands"]]
+    assert call.params["commands"][0]["description"] == "Start and show the menu"
+
+
+async def test_the_reporter_is_told_when_the_photo_cannot_be_fetched(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    _user, bug = await _reporter_with_bug(sessionmaker)  # Russian
+    async with sessionmaker() as s, s.begin():  # a file_id Telegram no longer has
+        await outbox.enqueue(s, messages.FetchBugPhoto(bug_id=bug.id, file_id="gone"))
+    standin.fail_next("getFile", 400, "Bad Request: invalid file_id")
+    await worker.drain(settings, sessionmaker, kinds=["telegram.fetch_photo"])
+    await worker.drain(settings, sessionmaker, kinds=["notify.user"])
+    told = standin.sent(4242)[-1].text
+    assert f"#{bug.id}" in told and "без скриншота" in told

@@ -71,6 +71,7 @@ class Morning:
     last_deployment: Deployment | None
     systems: Sequence[CheckLike]
     now: datetime
+    product: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ async def morning(
         last_deployment=await last_deployment(session),
         systems=await current_states(session, settings),
         now=now or utcnow(),
+        product=settings.product_name,
     )
 
 
@@ -132,6 +134,7 @@ async def devops(
     except NotImplementedError:
         report = None
     project = settings.github_repo.split("/", 1)[1] if settings.github_repo else None
+    project = settings.product_name or project
     return DevOps(
         report=report,
         issues=await issue_counts(session, settings),
@@ -176,6 +179,8 @@ def render_systems(systems: Sequence[CheckLike], lang: str) -> list[str]:
 
 def render_morning(data: Morning, lang: str) -> str:
     lines = [gettext(lang, "🌅 Morning overview")]
+    if data.product:
+        lines[0] += f" · {html.escape(data.product)}"
     for kpi in data.kpis:
         lines.append(f"• {html.escape(kpi.label(lang))}: {html.escape(kpi.display())}")
     lines.append(gettext(lang, "• Critical bugs: %(n)s", n=data.critical_bugs))

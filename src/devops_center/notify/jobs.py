@@ -21,6 +21,7 @@ from devops_center.integrations.telegram.client import (
     TelegramRetryAfter,
     client_for,
 )
+from devops_center.notify.commands import commands
 from devops_center.notify.texts import admin_text, user_text
 from devops_center.outbox import messages as m
 from devops_center.outbox import service as outbox
@@ -86,6 +87,31 @@ async def notify_admin(ctx: JobContext, msg: m.NotifyAdmins) -> None:
         text = await admin_text(session, ctx.settings, ctx.settings.default_language, msg)
     if text:
         await send(ctx, chat_id, text)
+
+
+@handles(m.SetChatCommands)
+async def chat_commands(ctx: JobContext, msg: m.SetChatCommands) -> None:
+    """setMyCommands for one user's chat (BotCommandScopeChat), in their language."""
+    if not ctx.settings.telegram_bot_token:
+        return
+    async with ctx.sessionmaker() as session:
+        user = await session.get(User, msg.user_id)
+        if user is None or not user.telegram_id:
+            return
+        lang = pick_language(user.language, default=ctx.settings.default_language)
+        admin = users.is_admin(user) and user.is_active
+        chat_id = user.telegram_id
+    params = {
+        "commands": commands(lang, admin=admin),
+        "scope": {"type": "chat", "chat_id": chat_id},
+    }
+    async with client_for(ctx.settings) as client:
+        try:
+            await client.call("setMyCommands", params)
+        except TelegramRetryAfter as exc:
+            raise RetryLater(str(exc), delay=exc.retry_after) from exc
+        except (TelegramBadRequest, TelegramForbidden) as exc:  # never talked to the bot
+            log.info("no commands for chat %s: %s", chat_id, exc)
 
 
 @handles(m.SendDigest)

@@ -53,6 +53,14 @@ async def user_text(
             title=title,
             status=status_label(new, lang),
         )
+    if event == "photo_failed":
+        return gettext(
+            lang,
+            "Your bug #%(id)s “%(title)s” was filed without its screenshot: the photo could "
+            "not be fetched from Telegram. Reply with /mybugs to add information.",
+            id=bug.id,
+            title=title,
+        )
     if event == "bug_github_issue":
         number = msg.issue_number or bug.github_issue_number or 0
         url = issue_url(settings, number)

@@ -114,7 +114,7 @@ class StatusRetention(JobMessage):
 
 # ------------------------------------------------------------------ notifications
 
-UserEvent = Literal["bug_status", "bug_github_issue", "digest"]
+UserEvent = Literal["bug_status", "bug_github_issue", "digest", "photo_failed"]
 AdminEvent = Literal[
     "critical_bug", "deployment_finished", "check_down", "check_up", "check_reminder"
 ]
@@ -125,7 +125,8 @@ class NotifyUser(JobMessage):
     """A Telegram message to one user, written in their language when the job runs.
 
     ``bug_status``: bug_id, old, new; ``bug_github_issue``: bug_id, issue_number;
-    ``digest``: day (the morning digest of an admin who opted in).
+    ``digest``: day (the morning digest of an admin who opted in); ``photo_failed``:
+    bug_id (the photo sent to the bot could not be fetched: filed without it).
     """
 
     user_id: int
@@ -149,6 +150,14 @@ class NotifyAdmins(JobMessage):
     check_name: str | None = None
     incident_id: int | None = None
     message: str | None = None
+
+
+@message("notify.chat_commands")
+class SetChatCommands(JobMessage):
+    """The command menu of one user's chat, after their role or language changed: an
+    owner's or superadmin's includes /morning, /devops, /digest; in their language."""
+
+    user_id: int
 
 
 @message("notify.digest")

@@ -23,6 +23,7 @@ from devops_center.integrations.telegram.client import (
     client_for,
 )
 from devops_center.outbox import messages as m
+from devops_center.outbox import service as outbox
 from devops_center.outbox.registry import (
     JobContext,
     Periodic,
@@ -39,6 +40,19 @@ from devops_center.support.uploads import store_image
 FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 
 
+async def _photo_lost(ctx: JobContext, bug_id: int, reason: str) -> PermanentFailure:
+    """The photo cannot be had: the reporter is told, the job stops with ``reason``."""
+    async with ctx.sessionmaker() as session, session.begin():
+        bug = await session.get(BugLog, bug_id)
+        if bug is not None:
+            await outbox.enqueue(
+                session,
+                m.NotifyUser(user_id=bug.user_id, event="photo_failed", bug_id=bug_id),
+                unique_key=f"notify.photo_failed:{bug_id}",
+            )
+    return PermanentFailure(reason)
+
+
 @handles(m.FetchBugPhoto)
 async def fetch_photo(ctx: JobContext, msg: m.FetchBugPhoto) -> None:
     bug_id, file_id = msg.bug_id, msg.file_id
@@ -53,15 +67,16 @@ async def fetch_photo(ctx: JobContext, msg: m.FetchBugPhoto) -> None:
         try:
             info = await client.get_file(file_id)
             if int(info.get("file_size") or 0) > limit:
-                raise PermanentFailure(f"photo of bug #{bug_id} is larger than the upload limit")
+                reason = f"photo of bug #{bug_id} is larger than the upload limit"
+                raise await _photo_lost(ctx, bug_id, reason)
             path = info.get("file_path")
             if not path:
-                raise PermanentFailure("getFile returned no file_path")
+                raise await _photo_lost(ctx, bug_id, "getFile returned no file_path")
             data = await client.download(str(path), max_bytes=limit)
         except TelegramRetryAfter as exc:
             raise RetryLater(str(exc), delay=exc.retry_after) from exc
         except TelegramBadRequest as exc:
-            raise PermanentFailure(str(exc)) from exc
+            raise await _photo_lost(ctx, bug_id, str(exc)) from exc
         except TelegramError:
             raise
     try:
@@ -69,7 +84,7 @@ async def fetch_photo(ctx: JobContext, msg: m.FetchBugPhoto) -> None:
     except Unavailable as exc:
         raise RetryLater(f"photo of bug #{bug_id}: {exc}", delay=300) from exc
     except Invalid as exc:
-        raise PermanentFailure(f"photo of bug #{bug_id}: {exc}") from exc
+        raise await _photo_lost(ctx, bug_id, f"photo of bug #{bug_id}: {exc}") from exc
     async with ctx.sessionmaker() as session, session.begin():
         bug = await session.get(BugLog, bug_id, with_for_update=True)
         if bug is None or bug.screenshot_key:

@@ -24,6 +24,8 @@ from devops_center.config import ADMIN_ROLES, LANGUAGES, ROLES
 from devops_center.db import utcnow
 from devops_center.errors import Conflict, Forbidden, Invalid, NotFound
 from devops_center.i18n import lazy
+from devops_center.outbox import messages as jobs
+from devops_center.outbox import service as outbox
 from devops_center.users import sessions as user_sessions
 from devops_center.users.models import ApiToken, AuditLog, LoginLink, User
 
@@ -173,14 +175,24 @@ async def set_role(session: AsyncSession, *, user_id: int, role: str, actor_id: 
         action="set_role",
         details={"role": [old, role]},
     )
+    await _commands_changed(session, user)
     return user
+
+
+async def _commands_changed(session: AsyncSession, user: User) -> None:
+    """A running bot shows this user's new commands without a restart (the worker sets
+    them for their chat)."""
+    if user.telegram_id:
+        await outbox.enqueue(session, jobs.SetChatCommands(user_id=user.id))
 
 
 async def set_language(session: AsyncSession, *, user_id: int, language: str) -> User:
     if language not in LANGUAGES:
         raise Invalid(lazy("Unknown language"), fields={"language": lazy("Unknown language")})
     user = await get_user(session, user_id=user_id)
-    user.language = language
+    if user.language != language:
+        user.language = language
+        await _commands_changed(session, user)
     return user
 
 
