@@ -43,7 +43,7 @@ async def test_dashboard_shows_the_brief_sample(as_role, sessionmaker, settings)
     assert r.status_code == 200
     html = r.text
     assert "0.5/day" in html
-    assert "20 %" in html
+    assert "20%" in html
     assert 'class="badge dora-level low"' in html  # 20 % failures: low
     # Deployment statistics and the latest 10
     assert html.count("<tr>") >= 11

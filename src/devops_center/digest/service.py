@@ -1,8 +1,9 @@
 """The texts of /morning and /devops, built once for the bot, the daily digest and the CLI.
 
-Every number comes from the service the web dashboard uses (one number, one function): DORA from
-``dora.service.dora_report``, critical bugs from ``support.service.critical_open_bugs``,
-KPIs from ``kpis.service``. The texts are Telegram HTML (values escaped).
+Every number comes from the service the web dashboard uses (one number, one function): DORA
+from ``dora.service.dora_report``, worded by ``dora.presenter`` as on every other channel;
+critical bugs from ``support.service.critical_open_bugs``, KPIs from ``kpis.service``.
+The texts are Telegram HTML (values escaped).
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
-from babel.units import format_unit
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
+from devops_center.dora import presenter as dora_presenter
 from devops_center.dora import service as dora
 from devops_center.github import mirror as github_mirror
 from devops_center.i18n import format_ago, gettext, lazy
@@ -146,17 +147,6 @@ async def devops(
 # ------------------------------------------------------------------------ texts
 
 
-def _num(value: float, digits: int = 1) -> str:
-    rounded = round(value, digits)
-    return str(int(rounded)) if float(rounded).is_integer() else f"{rounded:.{digits}f}"
-
-
-def _duration(seconds: float, lang: str) -> str:
-    from babel.dates import format_timedelta
-
-    return format_timedelta(timedelta(seconds=seconds), locale=lang, threshold=1.5)
-
-
 def render_systems(systems: Sequence[CheckLike], lang: str) -> list[str]:
     if not systems:
         return [gettext(lang, "🖥 System status: no checks configured")]
@@ -204,51 +194,7 @@ def render_devops(data: DevOps, lang: str) -> str:
     if data.project:
         title += f" {html.escape(data.project)}"
     lines = [title]
-    report = data.report
-    if report is None:
-        lines.append(gettext(lang, "📊 DORA metrics: no data yet"))
-    else:
-        days = format_unit(report.days, "duration-day", length="long", locale=lang)
-        lines.append(gettext(lang, "📊 DORA Metrics (%(days)s):", days=days))
-        freq = report.deployment_frequency.value
-        cfr = report.change_failure_rate.value
-        no_data = gettext(lang, "no data")
-        lines.append(
-            gettext(
-                lang,
-                "🚀 Deployment Frequency: %(value)s",
-                value=gettext(lang, "%(n)s/day", n=_num(freq)) if freq is not None else no_data,
-            )
-        )
-        lines.append(
-            gettext(
-                lang,
-                "❌ Change Failure Rate: %(value)s",
-                value=f"{_num(cfr)}%" if cfr is not None else no_data,
-            )
-        )
-        # Only real commit data: the pipeline-duration fallback (label set) is not lead time.
-        if report.lead_time.value is not None and report.lead_time.label is None:
-            lines.append(
-                gettext(
-                    lang,
-                    "⏱ Lead Time for Changes: %(value)s",
-                    value=_duration(report.lead_time.value, lang),
-                )
-            )
-        if report.time_to_restore.value is not None:
-            lines.append(
-                gettext(
-                    lang,
-                    "🛠 Time to Restore: %(value)s",
-                    value=_duration(report.time_to_restore.value, lang),
-                )
-            )
-        stats = report.stats
-        lines.append(gettext(lang, "📈 Deployment statistics:"))
-        lines.append(gettext(lang, "• Total: %(n)s", n=stats.total))
-        lines.append(gettext(lang, "• Successful: %(n)s", n=stats.success))
-        lines.append(gettext(lang, "• Failed: %(n)s", n=stats.failed + stats.rolled_back))
+    lines.extend(dora_presenter.digest_lines(data.report, lang))
     if data.issues is None:
         lines.append(gettext(lang, "🐛 GitHub Issues: GitHub is not connected"))
     else:

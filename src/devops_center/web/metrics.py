@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devops_center.config import Settings
+from devops_center.dora import presenter as dora_presenter
 from devops_center.dora import service as dora
 from devops_center.incidents import service as incidents
 from devops_center.outbox import service as outbox
@@ -169,7 +170,7 @@ async def database_families(session: AsyncSession, settings: Settings) -> list[M
         bugs.add_metric([bug_status, priority], n)
     families.append(bugs)
 
-    families += await _dora_families(session)
+    families += await _dora_families(session, settings)
 
     views = await status.current_states(session, settings)
     up = _gauge(
@@ -207,59 +208,17 @@ async def database_families(session: AsyncSession, settings: Settings) -> list[M
     return families
 
 
-async def _dora_families(session: AsyncSession) -> list[Metric]:
+async def _dora_families(session: AsyncSession, settings: Settings) -> list[Metric]:
+    """The dashboard's report (30 days, production, ``DCC_TIMEZONE``) as gauges."""
     try:
-        report = await dora.dora_report(session, days=30)
+        report = await dora.dora_report(session, days=30, tz=settings.timezone)
     except NotImplementedError:
         return []
-    deployments = _gauge(
-        "dcc_deployments",
-        "Deployments started in the DORA window by status (production).",
-        ["status", "window"],
-    )
-    stats = report.stats
-    for dep_status, n in (
-        ("success", stats.success),
-        ("failed", stats.failed),
-        ("rolled_back", stats.rolled_back),
-        ("in_progress", stats.in_progress),
-    ):
-        deployments.add_metric([dep_status, f"{report.days}d"], n)
-    out: list[Metric] = [deployments]
-    names = {
-        "deployment_frequency": (
-            "dcc_dora_deployment_frequency_per_day",
-            "DORA deployment frequency: deployments per day in the window.",
-            1.0,
-        ),
-        "change_failure_rate": (
-            "dcc_dora_change_failure_ratio",
-            "DORA change failure rate: failed or rolled back / deployments.",
-            0.01,
-        ),
-        "lead_time": (
-            "dcc_dora_lead_time_seconds",
-            "DORA change lead time (median) in the window.",
-            1.0,
-        ),
-        "time_to_restore": (
-            "dcc_dora_time_to_restore_seconds",
-            "DORA time to restore service (median) in the window.",
-            1.0,
-        ),
-        "rework_rate": (
-            "dcc_dora_rework_ratio",
-            "DORA rework rate: unplanned (hotfix, rollback) deployments / deployments.",
-            0.01,
-        ),
-    }
-    for metric in report.metrics:
-        if metric.key not in names:
-            continue
-        name, doc, scale = names[metric.key]
-        family = _gauge(name, doc, ["window"])
-        if metric.value is not None:
-            family.add_metric([f"{report.days}d"], metric.value * scale)
+    out: list[Metric] = []
+    for gauge in dora_presenter.prometheus(report):
+        family = _gauge(gauge.name, gauge.doc, gauge.labels)
+        for labels, value in gauge.samples:
+            family.add_metric(labels, value)
         out.append(family)
     return out
 

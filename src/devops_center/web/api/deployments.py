@@ -1,7 +1,8 @@
 """``/api/v1/deployments`` (CI registers deployments) and ``/api/v1/metrics/dora``.
 
 Thin: validation is the pydantic model, the work is ``deployments.service.record`` and
-``dora.service.dora_report`` (the same call as the dashboard, the bot and /metrics).
+``dora.service.dora_report`` shown by ``dora.presenter`` (the same calls as the
+dashboard, the bot and /metrics).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from devops_center.deployments import service as deployments
 from devops_center.deployments.schemas import DeploymentIn, DeploymentOut
+from devops_center.dora import presenter
 from devops_center.dora import service as dora
 from devops_center.users.models import ApiToken, User
 from devops_center.web.deps import SessionDep, SettingsDep, require_scope
@@ -186,4 +188,4 @@ async def get_dora(
         service=service or None,
         tz=settings.timezone,
     )
-    return DoraOut.model_validate(report.as_dict())
+    return DoraOut.model_validate(presenter.api_body(report))

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from devops_center import i18n
 from devops_center.deployments import service as deployments
 from devops_center.deployments.models import DEPLOY_STATUSES
-from devops_center.dora import format as fmt
+from devops_center.dora import presenter
 from devops_center.errors import Invalid
 from devops_center.incidents import service as incidents
 from devops_center.web.deps import AdminDep, SessionDep, prepare_page
@@ -34,7 +34,7 @@ def status_names(lang: str) -> dict[str, str]:
 
 
 def _duration(lang: str) -> Any:
-    return lambda s: fmt.duration(float(s), lang) if s is not None else "—"
+    return lambda s: presenter.duration(float(s), lang) if s is not None else "—"
 
 
 @router.get("/admin/deployments")
@@ -97,7 +97,7 @@ async def deployment_detail(
     deployment = await deployments.get_deployment(session, deployment_id=deployment_id)
     commits = await deployments.list_commits(session, deployment_id=deployment_id)
     lead_times = {
-        c.id: fmt.duration((deployment.completed_at - c.committed_at).total_seconds(), lang)
+        c.id: presenter.duration((deployment.completed_at - c.committed_at).total_seconds(), lang)
         for c in commits
         if deployment.completed_at is not None and deployment.completed_at >= c.committed_at
     }

@@ -8,15 +8,14 @@ Everything but the charts renders without JavaScript.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from devops_center import i18n
 from devops_center.deployments import service as deployments
-from devops_center.dora import format as fmt
+from devops_center.dora import presenter
 from devops_center.dora import service as dora
 from devops_center.incidents import service as incidents
 from devops_center.support import service as support
@@ -31,58 +30,39 @@ def clean_choice(value: str | None, choices: list[str]) -> str | None:
     return value if value in choices else None
 
 
-def cards(report: dora.DoraReport, lang: str) -> list[dict[str, Any]]:
-    out = []
-    for metric in report.metrics:
-        p90 = metric.extra.get("p90")
-        out.append(
-            {
-                "key": metric.key,
-                "title": fmt.title(metric, lang),
-                "value": fmt.metric_value(metric, lang),
-                "level": metric.level,
-                "level_text": fmt.level_text(metric.level, lang),
-                "delta": fmt.delta_text(metric, lang),
-                "trend": metric.trend,
-                "trend_text": fmt.trend_text(metric.trend, lang),
-                "previous": fmt.value_text(metric.key, metric.unit, metric.previous, lang),
-                "label": fmt.label_text(metric.label, lang),
-                "sample_size": metric.sample_size,
-                "extra": metric.extra,
-                "p90": (
-                    fmt.duration(float(p90), lang)
-                    if metric.unit == "seconds" and p90 is not None
-                    else None
-                ),
-            }
-        )
-    return out
+async def _filters(
+    session: AsyncSession, service: str | None, environment: str | None
+) -> dict[str, Any]:
+    """The pickers' choices and the chosen service (None = all) and environment."""
+    known = await deployments.names(session)
+    env_names = known.environments or ["production"]
+    if "production" not in env_names:
+        env_names = ["production", *env_names]
+    return {
+        "services": known.services,
+        "environments": env_names,
+        "service": clean_choice(service, known.services),
+        "environment": clean_choice(environment, env_names) or "production",
+    }
 
 
-def chart_data(report: dora.DoraReport, lang: str) -> str:
-    """The weekly series for dora.js, as JSON for a ``<script type="application/json">``."""
-    axes = {
-        "per_day": i18n.gettext(lang, "per day"),
-        "percent": "%",
-        "seconds": i18n.gettext(lang, "hours"),
+async def _panels(
+    session: AsyncSession, *, service: str | None, environment: str
+) -> dict[str, Any]:
+    """Latest deployments, open incidents and critical bugs beside the figures."""
+    open_incidents, open_total = await incidents.recent(
+        session, open_only=True, limit=10, environment=environment, service=service
+    )
+    critical, critical_total = await support.critical_open_bugs(session, limit=5)
+    return {
+        "recent": await deployments.latest(
+            session, limit=10, environment=environment, service=service
+        ),
+        "open_incidents": open_incidents,
+        "open_total": open_total,
+        "critical": critical,
+        "critical_total": critical_total,
     }
-    data = {
-        "weeks": report.weeks,
-        "metrics": {
-            m.key: {
-                "title": fmt.title(m, lang),
-                "unit": m.unit,
-                "values": [
-                    None if v is None else (round(v / 3600, 2) if m.unit == "seconds" else v)
-                    for _w, v in m.weekly
-                ],
-                "axis": axes.get(m.unit, ""),
-            }
-            for m in report.metrics
-        },
-    }
-    # "</" can't end the script element early: JSON allows the escaped form.
-    return json.dumps(data).replace("</", "<\\/")
 
 
 @router.get("/admin/devops")
@@ -96,45 +76,23 @@ async def devops_dashboard(
     environment: Annotated[str | None, Query(max_length=50)] = None,
 ) -> Response:
     lang: str = request.state.lang
-    known = await deployments.names(session)
-    service_names = known.services
-    env_names = known.environments or ["production"]
-    if "production" not in env_names:
-        env_names = ["production", *env_names]
-    chosen_service = clean_choice(service, service_names)
-    chosen_env = clean_choice(environment, env_names) or "production"
+    chosen = await _filters(session, service, environment)
     report = await dora.cached_report(
         session,
         days=days,
-        environment=chosen_env,
-        service=chosen_service,
+        environment=chosen["environment"],
+        service=chosen["service"],
         tz=settings.timezone,
     )
-    recent = await deployments.latest(
-        session, limit=10, environment=chosen_env, service=chosen_service
-    )
-    open_incidents, open_total = await incidents.recent(
-        session, open_only=True, limit=10, environment=chosen_env, service=chosen_service
-    )
-    critical, critical_total = await support.critical_open_bugs(session, limit=5)
+    panels = await _panels(session, service=chosen["service"], environment=chosen["environment"])
     return render(
         request,
         "admin/devops.html",
         {
-            "report": report,
-            "cards": cards(report, lang),
-            "chart_json": chart_data(report, lang),
-            "windows": sorted({*dora.WINDOWS, report.days}),
-            "services": service_names,
-            "environments": env_names,
-            "service": chosen_service,
-            "environment": chosen_env,
-            "recent": recent,
-            "open_incidents": open_incidents,
-            "open_total": open_total,
-            "critical": critical,
-            "critical_total": critical_total,
+            **chosen,
+            **panels,
+            **presenter.dashboard(report, lang),
             "status_names": status_names(lang),
-            "duration": lambda s: fmt.duration(float(s), lang) if s is not None else "—",
+            "duration": lambda s: presenter.duration(float(s), lang) if s is not None else "—",
         },
     )
