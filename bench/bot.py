@@ -62,6 +62,7 @@ import cProfile
 import gc
 import json
 import logging
+import os
 import random
 import statistics
 import sys
@@ -75,11 +76,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 TARGET_P95_MS = {"postgresql": 100.0, "sqlite": 250.0}
+# Back to back (each message the instant the reply arrives): PostgreSQL + Redis only.
+TARGET_BACK_TO_BACK_P95_MS = {"postgresql": 100.0}
 PEOPLE_THINK = 1.0  # seconds a simulated user pauses on average before each message
 WARM_USER = 5_999_999
 
 
 gc_pause: list[float] = []
+DRIVER_CPU = [0.0]  # seconds the stand-in server and the simulated users took
 _gc_started = [0.0]
 
 
@@ -133,10 +137,10 @@ async def driver(users: int, think: float, api_ms: float) -> None:
     people = [TgUser(standin, 6_000_000 + i, first_name=f"U{i}") for i in range(users)]
     await asyncio.gather(*(p.ask("/start", "Hello", timeout=120) for p in people))
     steps: dict[str, list[float]] = {}
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one_user(p, standin, steps, think) for p in people))
-    elapsed = time.perf_counter() - started
-    print(json.dumps({"steps": steps, "elapsed": elapsed}), flush=True)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    print(json.dumps({"steps": steps, "elapsed": elapsed, "cpu": cpu}), flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # the bot has stopped
     await standin.stop()
 
@@ -200,6 +204,7 @@ async def run(
 
     from devops_center.bot.runner import BotRunner
     from devops_center.bot.storage import DatabaseStorage, redis_storage
+    from devops_center.cli.embedded import BOT_POOL
     from devops_center.db import make_engine, make_sessionmaker
     from devops_center.migrations import runner as migrations
     from devops_center.support.models import BugLog
@@ -237,7 +242,7 @@ async def run(
         telegram_api_url=hello["url"],
         bug_rate_limit_per_hour=1000,
     )
-    engine = make_engine(url, pool_size=20)
+    engine = make_engine(url, pool_size=BOT_POOL, max_overflow=0)  # as `dcc bot` does
     sessionmaker = make_sessionmaker(engine)
     prefix = f"dcc-bench-fsm-{uuid.uuid4().hex[:8]}"
     storage: BaseStorage
@@ -283,6 +288,7 @@ async def run(
             conn = await asyncpg.connect(_pg_dsn())
             await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
             await conn.close()
+    DRIVER_CPU[0] = float(result["cpu"])
     return result["steps"], bugs, float(result["elapsed"]), cpu
 
 
@@ -369,13 +375,22 @@ def report(
         good = p95 <= target and bugs == users
         verdict = f"target p95 ≤ {target:.0f} ms -> {'OK' if good else 'MISSED'}"
         filed = f"; bugs filed {bugs}/{users}"
-    else:  # the queue of every user times the cost of one update: a capacity figure
+    elif db in TARGET_BACK_TO_BACK_P95_MS:
+        limit = TARGET_BACK_TO_BACK_P95_MS[db]
+        good = p95 <= limit and bugs == users
+        rate = len(every) / elapsed
+        verdict = f"{rate:.0f} replies/s; back-to-back target p95 ≤ {limit:.0f} ms -> "
+        verdict += "OK" if good else "MISSED"
+        filed = f"; bugs filed {bugs}/{users}"
+    else:  # SQLite: one writer at a time; a capacity figure
         good = bugs == users
         verdict = f"{len(every) / elapsed:.0f} replies/s, no latency target back to back"
         filed = f"; bugs filed {bugs}/{users}"
     print(
-        f"  {len(every)} replies in {elapsed:.1f}s (bot process CPU {cpu:.1f}s, "
-        f"{len(gc_pause)} GC pauses {sum(gc_pause) * 1000:.0f} ms); "
+        f"  {len(every)} replies in {elapsed:.1f}s (bot process CPU {cpu:.1f}s = "
+        f"{cpu / len(every) * 1000:.2f} ms a reply, {len(gc_pause)} GC pauses "
+        f"{sum(gc_pause) * 1000:.0f} ms; stand-in and users CPU {DRIVER_CPU[0]:.1f}s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); "
         f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max(every):.0f} ms{filed} "
         f"({verdict})"
     )

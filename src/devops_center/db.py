@@ -119,20 +119,31 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "checkout", checkout)
 
 
-def make_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine. SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+def make_engine(
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    echo: bool = False,
+) -> AsyncEngine:
+    """An async engine. SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    ``max_overflow`` (default: ``pool_size``) connections beyond the pool are opened
+    under a burst and closed when returned; 0 makes a burst wait for a pooled one.
+    """
+    overflow = pool_size if max_overflow is None else max_overflow
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=overflow)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=overflow,
         pool_recycle=1800,
     )
     _ping_when_idle(engine)

@@ -21,7 +21,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TgUser
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devops_center.bot.storage import CURRENT, UpdateBuffer
 from devops_center.config import Settings
@@ -41,10 +41,25 @@ def _chat_type(update: Update) -> str | None:
 
 
 async def ensure_user(
-    session: AsyncSession, settings: Settings, tg: TgUser, *, private: bool
+    session: AsyncSession,
+    settings: Settings,
+    tg: TgUser,
+    *,
+    private: bool,
+    reader: async_sessionmaker[AsyncSession] | None = None,
 ) -> User | None:
-    """Find our user by Telegram id; in a private chat create it (superadmins by config)."""
-    user = await users.get_by_telegram_id(session, telegram_id=tg.id)
+    """Find our user by Telegram id; in a private chat create it (superadmins by config).
+
+    With a ``reader`` (autocommit) the lookup is one round trip outside the update's
+    transaction, and the user joins the update's session without another query.
+    """
+    if reader is None:
+        user = await users.get_by_telegram_id(session, telegram_id=tg.id)
+    else:
+        async with reader() as lookup:
+            user = await users.get_by_telegram_id(lookup, telegram_id=tg.id)
+        if user is not None:
+            user = await session.merge(user, load=False)
     superadmin = tg.id in settings.superadmin_ids
     if user is None:
         if not private or tg.is_bot:
@@ -73,6 +88,15 @@ class SessionMiddleware(BaseMiddleware):
         self.settings = settings
         self.sessionmaker = sessionmaker
         self._sqlite_turn = asyncio.Lock()
+        # Most updates only read the user (on Redis a dialog step writes nothing to the
+        # database): read it outside a transaction, so that such an update costs one
+        # PostgreSQL round trip instead of three (BEGIN, SELECT, COMMIT; bench/bot.py).
+        # SQLite keeps one session: the dialog state is in it anyway.
+        self.reader: async_sessionmaker[AsyncSession] | None = None
+        bind = sessionmaker.kw.get("bind")
+        if not settings.is_sqlite and isinstance(bind, AsyncEngine):
+            autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
+            self.reader = async_sessionmaker(autocommit, expire_on_commit=False)
 
     async def __call__(
         self,
@@ -98,7 +122,9 @@ class SessionMiddleware(BaseMiddleware):
                         user = None
                         if tg is not None and isinstance(event, Update):
                             private = _chat_type(event) == "private"
-                            user = await ensure_user(session, self.settings, tg, private=private)
+                            user = await ensure_user(
+                                session, self.settings, tg, private=private, reader=self.reader
+                            )
                         if user is not None and user.language:
                             lang = user.language
                         data.update(session=session, user=user, lang=lang, settings=self.settings)
