@@ -8,6 +8,7 @@ from devops_center.deployments.models import ChangelogEntry, Deployment, Deploym
 from devops_center.dialogs import BotDialog
 from devops_center.github.models import GithubIssue, GithubIssueRequest, GithubSyncState
 from devops_center.incidents.models import Incident
+from devops_center.notify.models import SentAlert
 from devops_center.outbox.models import Job, WebhookDelivery
 from devops_center.status.models import (
     CheckResult,
@@ -57,6 +58,7 @@ __all__ = [
     "LoginThrottle",
     "MaintenanceWindowRow",
     "RollupWatermark",
+    "SentAlert",
     "User",
     "UserSession",
     "WebhookDelivery",

@@ -111,12 +111,65 @@ async def test_admin_chat_alerts(settings, sessionmaker, standin: StandIn) -> No
             s, messages.NotifyAdmins(event="deployment_finished", deployment_id=dep.id)
         )
     await worker.drain(settings, sessionmaker, kinds=["notify.admin"])
-    texts = [c.text for c in standin.sent(settings.telegram_chat_id)]
+    sent = standin.sent(settings.telegram_chat_id)
+    texts = [c.text for c in sent]
     assert texts[0] == (
         f"🚨 New critical bug #{bug.id}: Экспорт &lt;падает&gt; (reported by Иван)."
     )
     assert texts[1].startswith("❌ Deployment of web abcdef1 to production failed.")
     assert "Tests: 120 passed, 2 failed." in texts[1]
+    # links to the pages as URL buttons
+    assert sent[0].buttons() == [("Open the bug", f"http://hub.test/admin/bugs/{bug.id}")]
+    assert sent[1].buttons() == [
+        ("Open the deployment", f"http://hub.test/admin/deployments/{dep.id}")
+    ]
+
+
+async def test_alerts_in_the_chats_language_and_the_down_alert_edited_on_recovery(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    from devops_center.incidents.models import Incident
+    from devops_center.notify.models import SentAlert
+
+    ru_chat = settings.model_copy(update={"telegram_chat_id": 906})
+    private = settings.model_copy(update={"telegram_chat_id": 907, "base_url": "http://10.0.0.5"})
+    async with sessionmaker() as s, s.begin():
+        await users.create_user(s, name="Olga", role="owner", telegram_id=906, language="ru")
+        opened = utcnow() - timedelta(minutes=7)
+        incident = Incident(title="web is down", source="check", source_ref="web", opened_at=opened)
+        s.add(incident)
+        await s.flush()
+        await outbox.enqueue(
+            s,
+            messages.NotifyAdmins(
+                event="check_down", check_name="web", incident_id=incident.id, message="HTTP 502"
+            ),
+        )
+    await worker.drain(ru_chat, sessionmaker, kinds=["notify.admin"])
+    down = standin.sent(906)[-1]
+    assert down.text == "🔴 web НЕДОСТУПЕН.\nHTTP 502"
+    assert down.buttons() == [("Открыть страницу статуса", "http://hub.test/admin/status")]
+    async with sessionmaker() as s, s.begin():
+        row = await s.get(Incident, incident.id)
+        row.resolved_at = utcnow()
+        await outbox.enqueue(
+            s, messages.NotifyAdmins(event="check_up", check_name="web", incident_id=incident.id)
+        )
+    await worker.drain(ru_chat, sessionmaker, kinds=["notify.admin"])
+    edit = standin.sent(906, method="editMessageText")[-1]
+    assert int(edit.params["message_id"]) == down.result["message_id"]
+    assert edit.text.startswith("🟢 web снова работает")
+    assert len(standin.sent(906)) == 1  # no second message
+    async with sessionmaker() as s:
+        assert await s.get(SentAlert, f"check:{incident.id}") is None
+    # a hub on a private address: the link goes in the text (Telegram refuses the button)
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(
+            s, messages.NotifyAdmins(event="check_down", check_name="db", message="timeout")
+        )
+    await worker.drain(private, sessionmaker, kinds=["notify.admin"])
+    alert = standin.sent(907)[-1]
+    assert alert.buttons() == [] and alert.text.endswith("http://10.0.0.5/admin/status")
 
 
 async def test_morning_digest_once_per_day_to_admins_who_opted_in(

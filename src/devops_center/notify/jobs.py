@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.config import Settings
 from devops_center.db import utcnow
@@ -22,7 +26,8 @@ from devops_center.integrations.telegram.client import (
     client_for,
 )
 from devops_center.notify.commands import commands
-from devops_center.notify.texts import admin_text, user_text
+from devops_center.notify.models import SentAlert
+from devops_center.notify.texts import admin_alert, user_text
 from devops_center.outbox import messages as m
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
@@ -42,11 +47,18 @@ log = logging.getLogger("devops_center.notify")
 DIGEST_LATE = timedelta(hours=6)  # a worker that was down all morning skips the day
 
 
-async def send(ctx: JobContext, chat_id: int, text: str, *, user_id: int | None = None) -> bool:
-    """Send ``text``; True when delivered, False when the recipient blocked the bot."""
+async def send(
+    ctx: JobContext,
+    chat_id: int,
+    text: str,
+    *,
+    user_id: int | None = None,
+    reply_markup: dict[str, Any] | None = None,
+) -> list[Any] | None:
+    """Send ``text``: the sent messages, or None when the recipient blocked the bot."""
     async with client_for(ctx.settings) as client:
         try:
-            await client.send_message(chat_id, text)
+            return await client.send_message(chat_id, text, reply_markup=reply_markup)
         except TelegramRetryAfter as exc:
             raise RetryLater(str(exc), delay=exc.retry_after) from exc
         except TelegramForbidden as exc:
@@ -56,11 +68,10 @@ async def send(ctx: JobContext, chat_id: int, text: str, *, user_id: int | None 
                     user = await session.get(User, user_id)
                     if user is not None:
                         user.telegram_blocked = True
-                return False
+                return None
             raise PermanentFailure(str(exc)) from exc
         except TelegramBadRequest as exc:
             raise PermanentFailure(str(exc)) from exc
-    return True
 
 
 @handles(m.NotifyUser)
@@ -83,10 +94,47 @@ async def notify_admin(ctx: JobContext, msg: m.NotifyAdmins) -> None:
     chat_id = ctx.settings.telegram_chat_id
     if not ctx.settings.telegram_bot_token or chat_id is None:
         return
+    key = f"check:{msg.incident_id}" if msg.incident_id else None
     async with ctx.sessionmaker() as session, session.begin():
-        text = await admin_text(session, ctx.settings, ctx.settings.default_language, msg)
-    if text:
-        await send(ctx, chat_id, text)
+        lang = await chat_language(session, ctx.settings, chat_id)
+        alert = await admin_alert(session, ctx.settings, lang, msg)
+        down = await session.get(SentAlert, key) if key and msg.event == "check_up" else None
+        edit = (down.chat_id, down.message_id) if down is not None else None
+    if alert is None:
+        return
+    text, markup = alert.full_text(ctx.settings), alert.markup(ctx.settings)
+    if edit is not None and await _edit(ctx, edit, text, markup):
+        async with ctx.sessionmaker() as session, session.begin():
+            await session.execute(delete(SentAlert).where(SentAlert.key == key))
+        return
+    sent = await send(ctx, chat_id, text, reply_markup=markup)
+    if sent and key and msg.event == "check_down":  # edited in place when it recovers
+        async with ctx.sessionmaker() as session, session.begin():
+            await session.merge(
+                SentAlert(key=key, chat_id=chat_id, message_id=int(sent[-1]["message_id"]))
+            )
+
+
+async def chat_language(session: AsyncSession, settings: Settings, chat_id: int) -> str:
+    """The admin chat's language: its owner's when it is a person's private chat with
+    the bot, else ``DCC_DEFAULT_LANGUAGE``."""
+    user = await users.get_by_telegram_id(session, telegram_id=chat_id)
+    return pick_language(user.language if user else None, default=settings.default_language)
+
+
+async def _edit(
+    ctx: JobContext, where: tuple[int, int], text: str, markup: dict[str, Any] | None
+) -> bool:
+    """Edit a sent alert; False when Telegram no longer lets us (deleted, too old)."""
+    async with client_for(ctx.settings) as client:
+        try:
+            await client.edit_message_text(where[0], where[1], text, reply_markup=markup)
+        except TelegramRetryAfter as exc:
+            raise RetryLater(str(exc), delay=exc.retry_after) from exc
+        except (TelegramBadRequest, TelegramForbidden) as exc:
+            log.info("could not edit alert %s: %s; sending a new one", where, exc)
+            return False
+    return True
 
 
 @handles(m.SetChatCommands)

@@ -4,7 +4,11 @@ the recipient's language."""
 from __future__ import annotations
 
 import html
+import ipaddress
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,79 +79,128 @@ async def user_text(
     return None
 
 
-async def admin_text(
+@dataclass(frozen=True)
+class AdminAlert:
+    """An alert's text and the pages it links to (label, absolute URL)."""
+
+    text: str
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+    def markup(self, settings: Settings) -> dict[str, Any] | None:
+        """URL buttons, when the hub has a public address (Telegram refuses a button to
+        a private one, and the whole message with it); else None (see :meth:`full_text`)."""
+        if not self.links or not public_address(settings.base_url):
+            return None
+        return {"inline_keyboard": [[{"text": label, "url": url} for label, url in self.links]]}
+
+    def full_text(self, settings: Settings) -> str:
+        if not self.links or public_address(settings.base_url):
+            return self.text
+        return self.text + "".join(f"\n{html.escape(url)}" for _label, url in self.links)
+
+
+def public_address(url: str) -> bool:
+    """Whether Telegram accepts a link button to ``url`` (not loopback or private)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith((".local", ".internal", ".lan")):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host
+    return address.is_global
+
+
+def _link(settings: Settings, label: str, path: str) -> tuple[str, str]:
+    return label, settings.base_url.rstrip("/") + path
+
+
+async def admin_alert(
     session: AsyncSession, settings: Settings, lang: str, msg: NotifyAdmins
-) -> str | None:
+) -> AdminAlert | None:
     event = msg.event
     if event == "critical_bug":
         bug = await session.get(BugLog, msg.bug_id or 0)
         if bug is None:
             return None
         reporter = await session.get(User, bug.user_id)
-        return gettext(
+        text = gettext(
             lang,
             "🚨 New critical bug #%(id)s: %(title)s (reported by %(name)s).",
             id=bug.id,
             title=_esc(bug.title),
             name=_esc(reporter.name if reporter else "?"),
         )
+        return AdminAlert(
+            text, [_link(settings, gettext(lang, "Open the bug"), f"/admin/bugs/{bug.id}")]
+        )
     if event == "deployment_finished":
         dep = await session.get(Deployment, msg.deployment_id or 0)
         if dep is None or dep.status == "in_progress":
             return None
-        params = {
-            "service": _esc(dep.service),
-            "env": _esc(dep.environment),
-            "sha": _esc(dep.commit_sha[:7]),
-            "duration": _duration(dep.duration_seconds, lang)
-            if dep.duration_seconds is not None
-            else "?",
-        }
-        if dep.status == "success":
-            text = gettext(
-                lang, "✅ Deployed %(service)s %(sha)s to %(env)s in %(duration)s.", **params
-            )
-        elif dep.status == "rolled_back":
-            text = gettext(
-                lang, "↩️ Deployment of %(service)s %(sha)s to %(env)s was rolled back.", **params
-            )
-        else:
-            text = gettext(
-                lang, "❌ Deployment of %(service)s %(sha)s to %(env)s failed.", **params
-            )
-        if dep.tests_passed is not None or dep.tests_failed is not None:
-            text += "\n" + gettext(
-                lang,
-                "Tests: %(passed)s passed, %(failed)s failed.",
-                passed=dep.tests_passed or 0,
-                failed=dep.tests_failed or 0,
-            )
-        if dep.url:
-            text += f"\n{_esc(dep.url)}"
-        return text
+        links = [
+            _link(settings, gettext(lang, "Open the deployment"), f"/admin/deployments/{dep.id}")
+        ]
+        return AdminAlert(_deployment_text(dep, lang), links)
     if event in ("check_down", "check_up", "check_reminder"):
-        name = msg.check_name or "?"
-        state = await session.get(CheckState, name)
-        incident = None
-        if msg.incident_id:
-            incident = await session.get(Incident, msg.incident_id)
-        reason = _esc(state.last_message) if state and state.last_message else ""
-        if event == "check_down":
-            text = gettext(lang, "🔴 %(name)s is DOWN.", name=_esc(name))
-            return text + (f"\n{reason}" if reason else "")
-        if event == "check_reminder":
-            since = incident.opened_at if incident else (state.since if state else None)
-            ago = format_ago(since, lang, now=utcnow()) if since else "?"
-            return gettext(
-                lang, "🔴 %(name)s is still down; it went down %(ago)s.", name=_esc(name), ago=ago
-            )
-        if incident is not None and incident.resolved_at is not None:
-            down = (incident.resolved_at - incident.opened_at).total_seconds()
-            return gettext(
-                lang,
-                "🟢 %(name)s is back up after %(duration)s.",
-                name=_esc(name),
-                duration=_duration(down, lang),
-            )
-        return gettext(lang, "🟢 %(name)s is back up.", name=_esc(name))
+        text = await _check_text(session, lang, msg)
+        return AdminAlert(
+            text, [_link(settings, gettext(lang, "Open the status page"), "/admin/status")]
+        )
     return None
+
+
+def _deployment_text(dep: Deployment, lang: str) -> str:
+    params = {
+        "service": _esc(dep.service),
+        "env": _esc(dep.environment),
+        "sha": _esc(dep.commit_sha[:7]),
+        "duration": _duration(dep.duration_seconds, lang)
+        if dep.duration_seconds is not None
+        else "?",
+    }
+    if dep.status == "success":
+        text = gettext(
+            lang, "✅ Deployed %(service)s %(sha)s to %(env)s in %(duration)s.", **params
+        )
+    elif dep.status == "rolled_back":
+        text = gettext(
+            lang, "↩️ Deployment of %(service)s %(sha)s to %(env)s was rolled back.", **params
+        )
+    else:
+        text = gettext(lang, "❌ Deployment of %(service)s %(sha)s to %(env)s failed.", **params)
+    if dep.tests_passed is not None or dep.tests_failed is not None:
+        text += "\n" + gettext(
+            lang,
+            "Tests: %(passed)s passed, %(failed)s failed.",
+            passed=dep.tests_passed or 0,
+            failed=dep.tests_failed or 0,
+        )
+    if dep.url:
+        text += f"\n{_esc(dep.url)}"
+    return text
+
+
+async def _check_text(session: AsyncSession, lang: str, msg: NotifyAdmins) -> str:
+    name = msg.check_name or "?"
+    state = await session.get(CheckState, name)
+    incident = await session.get(Incident, msg.incident_id) if msg.incident_id else None
+    if msg.event == "check_down":
+        reason = msg.message or (state.last_message if state else None)
+        text = gettext(lang, "🔴 %(name)s is DOWN.", name=_esc(name))
+        return text + (f"\n{_esc(reason)}" if reason else "")
+    if msg.event == "check_reminder":
+        since = incident.opened_at if incident else (state.since if state else None)
+        ago = format_ago(since, lang, now=utcnow()) if since else "?"
+        return gettext(
+            lang, "🔴 %(name)s is still down; it went down %(ago)s.", name=_esc(name), ago=ago
+        )
+    if incident is not None and incident.resolved_at is not None:
+        down = (incident.resolved_at - incident.opened_at).total_seconds()
+        return gettext(
+            lang,
+            "🟢 %(name)s is back up after %(duration)s.",
+            name=_esc(name),
+            duration=_duration(down, lang),
+        )
+    return gettext(lang, "🟢 %(name)s is back up.", name=_esc(name))

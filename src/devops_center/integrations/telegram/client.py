@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from devops_center.config import Settings
-from devops_center.integrations.telegram.text import split_html
+from devops_center.integrations.telegram.text import fit_html, split_html
 
 
 class TelegramError(Exception):
@@ -125,6 +125,27 @@ class TelegramClient:
                 )
             )
         return sent
+
+    async def edit_message_text(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        reply_markup: dict[str, Any] | None = None,
+    ) -> Any:
+        """Replace a sent message's text (shortened to Telegram's limit if it must be)."""
+        return await self.call(
+            "editMessageText",
+            {
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "text": fit_html(text),
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": True},
+                "reply_markup": reply_markup,
+            },
+        )
 
     async def get_file(self, file_id: str) -> dict[str, Any]:
         result = await self.call("getFile", {"file_id": file_id})
