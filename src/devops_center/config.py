@@ -134,6 +134,9 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = _alias(None, "TELEGRAM_BOT_TOKEN", "telegram_bot_token")
     telegram_chat_id: int | None = _alias(None, "TELEGRAM_CHAT_ID", "telegram_chat_id")
+    telegram_bot_username: str | None = _alias(
+        None, "DCC_TELEGRAM_BOT_USERNAME", "telegram_bot_username"
+    )
     telegram_api_url: str = _alias(
         "https://api.telegram.org", "TELEGRAM_API_URL", "telegram_api_url"
     )

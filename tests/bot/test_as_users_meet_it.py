@@ -176,3 +176,15 @@ def test_one_place_keeps_every_text_within_telegram_limits() -> None:
         pass
     else:
         raise AssertionError("the stand-in must refuse an unclosed tag")
+
+
+async def test_the_web_offers_the_same_deep_links(bot, as_role, ann: TgUser) -> None:
+    """The running bot learnt its @username at start; /support and /support/bug link
+    to ``/start bug`` and ``/start faq``, which open the dialog and the FAQ (above)."""
+    web = await as_role("employee")
+    hub = (await web.get("/support")).text
+    assert 'href="https://t.me/dcc_test_bot?start=bug"' in hub
+    assert 'href="https://t.me/dcc_test_bot?start=faq"' in hub and "Report in Telegram" in hub
+    form = (await web.get("/support/bug")).text
+    assert 'href="https://t.me/dcc_test_bot?start=bug"' in form
+    await ann.ask("/start bug", "Step 1 of 6")

@@ -38,6 +38,7 @@ from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.i18n import pick_language
 from devops_center.integrations.telegram.webhook import webhook_secret, webhook_url
+from devops_center.notify import links
 from devops_center.outbox.models import WebhookDelivery
 from devops_center.users import service as users
 
@@ -148,8 +149,12 @@ class BotRunner:
             ]
         try:
             await set_commands(self.bot, admins)
-        except Exception as exc:  # commands are cosmetic: never keep the bot from running
-            log.warning("setMyCommands failed: %s", exc)
+            me = await self.bot.me()
+            if me.username:  # the web's "Report in Telegram" links need the bot's name
+                async with self.sessionmaker() as session, session.begin():
+                    await links.remember_username(session, me.username)
+        except Exception as exc:  # cosmetic: never keep the bot from running
+            log.warning("setMyCommands / getMe failed: %s", exc)
 
     async def close(self) -> None:
         await self.dp.storage.close()

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 
 from devops_center.errors import Invalid, NotFound, RateLimited
 from devops_center.i18n import gettext, lazy
+from devops_center.notify import links as bot_links
 from devops_center.support import service as support
 from devops_center.support import uploads
 from devops_center.support.models import PRIORITIES, STATUSES
@@ -26,15 +27,13 @@ FIELDS = ("title", "what_doing", "expected", "actual", "priority")
 
 @router.get("/support")
 async def support_home(
-    request: Request, session: SessionDep, user: UserDep, lang: LangDep
+    request: Request, session: SessionDep, settings: SettingsDep, user: UserDep, lang: LangDep
 ) -> Response:
     counts = await support.bug_counts_by_status(session, user_id=user.id)
     top = await support.top_faq(session, language=lang, limit=5)
-    return render(
-        request,
-        "support/home.html",
-        {"counts": counts, "total": sum(counts.values()), "top_faq": top, "statuses": STATUSES},
-    )
+    context = {"counts": counts, "total": sum(counts.values()), "top_faq": top}
+    context["telegram"] = await bot_links.deep_links(session, settings, "bug", "faq")
+    return render(request, "support/home.html", {**context, "statuses": STATUSES})
 
 
 def _form_page(
@@ -43,22 +42,32 @@ def _form_page(
     errors: dict[str, str] | None = None,
     *,
     status_code: int = 200,
+    telegram: dict[str, str] | None = None,
 ) -> Response:
     return render(
         request,
         "support/bug_form.html",
-        {"values": values, "errors": errors or {}, "priorities": PRIORITIES},
+        {
+            "values": values,
+            "errors": errors or {},
+            "priorities": PRIORITIES,
+            "telegram": telegram or {},
+        },
         status_code=status_code,
     )
 
 
 @router.get("/support/bug")
-async def bug_form(request: Request, user: UserDep, title: str = "") -> Response:
+async def bug_form(
+    request: Request, session: SessionDep, settings: SettingsDep, user: UserDep, title: str = ""
+) -> Response:
     values = dict.fromkeys(FIELDS, "")
     values["priority"] = "medium"
     values["title"] = title[:200]
     values["client_token"] = secrets.token_urlsafe(16)
-    return _form_page(request, values)
+    return _form_page(
+        request, values, telegram=await bot_links.deep_links(session, settings, "bug")
+    )
 
 
 @router.post("/support/bug")
