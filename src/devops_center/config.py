@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     max_upload_mb: float = _alias(5.0, "DCC_MAX_UPLOAD_MB", "max_upload_mb")
     bug_rate_limit_per_hour: int = _alias(10, "DCC_BUG_RATE_LIMIT", "bug_rate_limit_per_hour")
     login_max_failures: int = _alias(5, "DCC_LOGIN_MAX_FAILURES", "login_max_failures")
+    # JSON API requests per token (or signed-in admin) per minute.
+    api_rate_limit: int = _alias(600, "DCC_API_RATE_LIMIT", "api_rate_limit")
+    # How old a Telegram Mini App's initData may be (its auth_date), in seconds.
+    telegram_initdata_max_age: int = _alias(
+        3600, "DCC_TELEGRAM_INITDATA_MAX_AGE", "telegram_initdata_max_age"
+    )
     session_idle_hours: float = _alias(12.0, "DCC_SESSION_IDLE_HOURS", "session_idle_hours")
     session_lifetime_days: float = _alias(
         14.0, "DCC_SESSION_LIFETIME_DAYS", "session_lifetime_days"
@@ -200,7 +206,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("session_idle_hours", "session_lifetime_days", "login_max_failures")
+    @field_validator(
+        "session_idle_hours",
+        "session_lifetime_days",
+        "login_max_failures",
+        "api_rate_limit",
+        "telegram_initdata_max_age",
+    )
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

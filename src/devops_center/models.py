@@ -1,5 +1,6 @@
 """Imports every model so that ``Base.metadata`` knows every table (Alembic, tests)."""
 
+from devops_center.apikit.models import IdempotencyRecord, RateWindow
 from devops_center.architecture.models import ArchEdge, ArchModule, ArchPackage, ArchScan
 from devops_center.brain.models import BrainDocument, BrainState
 from devops_center.cache import CacheEntry
@@ -52,11 +53,13 @@ __all__ = [
     "GithubIssue",
     "GithubIssueRequest",
     "GithubSyncState",
+    "IdempotencyRecord",
     "Incident",
     "Job",
     "LoginLink",
     "LoginThrottle",
     "MaintenanceWindowRow",
+    "RateWindow",
     "RollupWatermark",
     "SentAlert",
     "User",

@@ -47,6 +47,7 @@ LEASE = timedelta(minutes=5)
 
 def load_job_kinds() -> None:
     """Import every feature's job handlers and schedules (idempotent)."""
+    import devops_center.apikit.jobs
     import devops_center.architecture.jobs
     import devops_center.brain.jobs
     import devops_center.deployments.jobs

@@ -59,7 +59,8 @@ async def test_without_a_name_the_latest_scan(
     assert r.status_code == 200 and r.json()["scan"]["name"] == "shop"
     missing = await client.get("/api/v1/architecture?name=nope", headers=headers)
     assert missing.status_code == 404
-    assert missing.json() == {"detail": "No such architecture scan"}
+    assert missing.json()["detail"] == "No such architecture scan"
+    assert missing.headers["content-type"] == "application/problem+json"
     listing = await client.get("/api/v1/architecture/scans", headers=headers)
     assert [s["name"] for s in listing.json()] == ["shop"]
 
@@ -72,7 +73,9 @@ async def test_scope_and_roles(
     for path in ("/api/v1/architecture", "/api/v1/architecture/scans"):
         r = await client.get(path, headers=wrong)
         assert r.status_code == 403
-        assert r.json() == {"detail": "this token lacks the scope 'architecture:read'"}
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == "This token lacks the scope architecture:read"
+        assert r.json()["required_scope"] == "architecture:read"
     admin_token = await _token(sessionmaker, "admin")
     assert (await client.get("/api/v1/architecture", headers=admin_token)).status_code == 200
     owner = await as_role("owner")

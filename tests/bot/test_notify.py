@@ -264,7 +264,7 @@ async def test_a_role_change_sets_that_chats_commands_while_the_bot_runs(
     async with sessionmaker() as s, s.begin():
         user = await users.create_user(s, name="Olga", telegram_id=905, language="ru")
     async with sessionmaker() as s, s.begin():
-        await users.set_role(s, user_id=user.id, role="owner", actor_id=None)
+        await users.set_role(s, user_id=user.id, role="superadmin", actor_id=None)
     await worker.drain(settings, sessionmaker, kinds=["notify.chat_commands"])
     call = standin.sent(method="setMyCommands")[-1]
     assert call.params["scope"] == {"type": "chat", "chat_id": 905}

@@ -83,6 +83,19 @@ def test_users_and_tokens(env: dict[str, str]) -> None:
     wrong = dcc("tokens", "create", "--name", "x", "--scope", "everything", env=env)
     assert wrong.returncode == 2 and "known scopes" in wrong.stderr
 
+    # A token acting for a user, expiring in a week.
+    mine = dcc(
+        "tokens", "create", "--name", "ann", "--scope", "bugs:read", "--scope", "bugs:write",
+        "--user", "A@B.co", "--expires-days", "7", env=env,
+    )  # fmt: skip
+    assert mine.returncode == 0, mine.stderr
+    listed = dcc("tokens", "list", env=env).stdout
+    assert "as a@b.co" in listed and "integration" in listed and "expires 20" in listed
+    nobody = dcc(
+        "tokens", "create", "--name", "x", "--scope", "bugs:read", "--user", "no@b.co", env=env
+    )
+    assert nobody.returncode == 2 and "No such active user" in nobody.stderr
+
 
 def test_config_check_masks_secrets_and_explains(env: dict[str, str]) -> None:
     out = dcc(

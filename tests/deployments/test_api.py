@@ -95,7 +95,8 @@ async def test_invalid_input_lists_every_field_and_stores_nothing(
     )
     r = await client.post("/api/v1/deployments", json=bad, headers=auth(token))
     assert r.status_code == 422
-    fields = {e["loc"][-1] for e in r.json()["detail"]}
+    assert r.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in r.json()["errors"]}
     assert {"commit_sha", "status", "tests_passed", "started_at", "kind", "unknown_field"} <= fields
     missing = await client.post(
         "/api/v1/deployments", json=body(completed_at=None), headers=auth(token)

@@ -92,7 +92,7 @@ async def test_record_from_ci(server_url, sessionmaker, monkeypatch) -> None:
         ["deploy", "record", "--url", server_url, "--token", "dcc_wrong", "--sha", "abcdef1",
          "--status", "success"],
     )  # fmt: skip
-    assert denied.exit_code == 1 and "invalid or revoked token" in denied.output
+    assert denied.exit_code == 1 and "Invalid, expired or revoked token" in denied.output
     down = await asyncio.to_thread(
         runner.invoke,
         cli_app,

@@ -53,7 +53,7 @@ async def test_the_api_refuses_a_non_http_url_naming_the_field(
     for url in HOSTILE:
         response = await client.post("/api/v1/deployments", json={**BODY, "url": url}, headers=auth)
         assert response.status_code == 422, (url, response.text)
-        [item] = response.json()["detail"]
+        [item] = response.json()["errors"]
         assert item["loc"] == ["body", "url"] and "http:// or https://" in item["msg"], item
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Deployment)) == 0

@@ -141,8 +141,9 @@ async def test_json_with_nul_or_a_lone_surrogate_is_a_422_naming_the_field(
             headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
         )
         assert response.status_code == 422, response.text
-        detail = response.json()["detail"]
-        assert [d["loc"] for d in detail] == [["body", field]], detail
+        errors = response.json()["errors"]
+        assert [d["loc"] for d in errors] == [["body", field]], errors
+        assert [d["field"] for d in errors] == [field]
     # A key with a NUL is refused too.
     response = await client.post(
         "/api/v1/deployments",

@@ -18,16 +18,32 @@ async def test_token_is_hashed_and_checked(client: httpx.AsyncClient, sessionmak
 
     ok = await client.get("/api/v1/whoami", headers={"authorization": f"Bearer {plaintext}"})
     assert ok.status_code == 200
-    assert ok.json() == {"kind": "token", "name": "ci", "scopes": ["deployments:write"]}
+    assert ok.json() == {
+        "kind": "token",
+        "name": "ci",
+        "scopes": ["deployments:write"],
+        "acts_for": None,
+    }
 
     none = await client.get("/api/v1/whoami")
     assert none.status_code == 401
-    assert none.json() == {"detail": "missing bearer token"}
+    assert none.headers["content-type"] == "application/problem+json"
+    assert none.json() == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "Missing bearer token",
+        "instance": "/api/v1/whoami",
+    }
     assert none.headers["www-authenticate"] == "Bearer"
 
     bad = await client.get("/api/v1/whoami", headers={"authorization": "Bearer dcc_nope"})
     assert bad.status_code == 401
-    assert bad.json()["detail"] == "invalid or revoked token"
+    assert bad.json()["detail"] == "Invalid, expired or revoked token"
+    russian = await client.get(
+        "/api/v1/whoami", headers={"authorization": "Bearer dcc_nope", "accept-language": "ru"}
+    )
+    assert russian.json()["detail"] != bad.json()["detail"]
 
 
 async def test_revoked_token_is_refused(client: httpx.AsyncClient, sessionmaker) -> None:

@@ -102,7 +102,9 @@ async def test_an_unhandled_exception_is_a_logged_localized_500_page(
 
     api = await client.get("/api/v1/boom")
     assert api.status_code == 500
-    assert api.json()["detail"] == "internal error" and len(api.json()["reference"]) == 8
+    assert api.headers["content-type"] == "application/problem+json"
+    assert api.json()["status"] == 500 and len(api.json()["reference"]) == 8
+    assert "could not finish" in api.json()["detail"]
 
 
 async def test_a_unique_violation_is_a_409_not_database_down(

@@ -44,6 +44,12 @@ MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/admin/architecture/module", 303, 403, 403, 303, 303),
     ("GET", "/api/v1/architecture", 401, 403, 403, 404, 404),
     ("GET", "/api/v1/architecture/scans", 401, 403, 403, 200, 200),
+    ("GET", "/admin/tokens", 303, 403, 403, 200, 200),
+    # The v1 API takes tokens, not sessions (tests/api has a test per scope).
+    ("GET", "/api/v1/bugs", 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/faq", 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/incidents", 401, 401, 401, 401, 401),
+    ("GET", "/api/v1/users", 401, 401, 401, 401, 401),
     ("GET", "/no-such-page", 404, 404, 404, 404, 404),
 ]
 

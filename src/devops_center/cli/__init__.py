@@ -348,21 +348,45 @@ def users_activate(user_id: int) -> None:
 def tokens_create(
     name: Annotated[str, typer.Option(help="What the token is for, e.g. ci.")],
     scope: Annotated[list[str], typer.Option(help="Scope; repeat for several.")],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Email of the user the token acts as (within their role); "
+            "without: an integration acting with its scopes alone."
+        ),
+    ] = None,
+    expires_days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="Days until it stops working.")
+    ] = None,
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
-    from devops_center.errors import DomainError
+    from datetime import timedelta
+
+    from devops_center.db import utcnow
+    from devops_center.errors import DomainError, Invalid
     from devops_center.users import service as users
 
     settings = load_settings()
 
     async def go(session: Any) -> str:
-        _token, plaintext = await users.create_token(session, name=name, scopes=scope)
+        user_id = await users.active_user_id(session, email=user) if user else None
+        _token, plaintext = await users.create_token(
+            session,
+            name=name,
+            scopes=scope,
+            user_id=user_id,
+            expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
+        )
         return plaintext
 
     try:
         plaintext = run(with_session(settings, go))
+    except Invalid as exc:
+        fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        fail(f"{exc.message} ({fields}); known scopes: {', '.join(users.SCOPES)}")
+        return
     except DomainError as exc:
-        fail(f"{exc.message}; known scopes: {', '.join(users.SCOPES)}")
+        fail(exc.message)
         return
     typer.echo(plaintext)
     typer.secho("Store it now: it cannot be shown again.", err=True, fg=typer.colors.YELLOW)
@@ -370,17 +394,32 @@ def tokens_create(
 
 @tokens_app.command("list")
 def tokens_list() -> None:
-    """List API tokens (never their values)."""
+    """List API tokens (never their values): scopes, who they act as, expiry, last use."""
+    from devops_center.db import utcnow
     from devops_center.users import service as users
 
     settings = load_settings()
 
+    def when(value: Any) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
     async def go(session: Any) -> list[str]:
-        return [
-            f"{t.id:>4}  {t.prefix}…  {t.name:<20} {t.scopes:<30} "
-            f"{'revoked' if t.revoked_at else 'active'}"
-            for t in await users.list_tokens(session)
-        ]
+        people = {u.id: u for u in await users.list_users(session)}
+        now = utcnow()
+        lines = []
+        for t in await users.list_tokens(session):
+            state = "active"
+            if t.revoked_at:
+                state = "revoked"
+            elif t.expires_at and t.expires_at <= now:
+                state = "expired"
+            owner = people[t.user_id].email or people[t.user_id].name if t.user_id else None
+            lines.append(
+                f"{t.id:>4}  {t.prefix}…  {t.name:<20} {t.scopes:<30} "
+                f"{'as ' + str(owner) if owner else 'integration':<28} "
+                f"expires {when(t.expires_at):<16} used {when(t.last_used_at):<16} {state}"
+            )
+        return lines
 
     for line in run(with_session(settings, go)):
         typer.echo(line)

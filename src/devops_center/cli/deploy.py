@@ -87,11 +87,17 @@ def _default_service() -> str | None:
 
 
 def format_error(status: int, body: Any) -> str:
-    """The server's message in one readable block (every field of a 422)."""
+    """The server's message in one readable block (every field of a 422).
+
+    The server answers problem documents (RFC 9457): ``detail`` and, for a 422,
+    ``errors`` with each field; an older server listed the fields in ``detail``."""
     detail = body.get("detail") if isinstance(body, dict) else None
+    items = body.get("errors") if isinstance(body, dict) else None
     if isinstance(detail, list):
+        items, detail = detail, None
+    if isinstance(items, list) and items:
         lines = []
-        for item in detail:
+        for item in items:
             if not isinstance(item, dict):
                 continue
             loc = [str(p) for p in item.get("loc", []) if p != "body"]

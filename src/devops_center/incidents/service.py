@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-from sqlalchemy import ColumnElement, event, func, select
+from sqlalchemy import ColumnElement, and_, event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -203,11 +203,50 @@ async def resolve_for_bug(
     )
 
 
+async def get_incident(session: AsyncSession, *, incident_id: int) -> Incident:
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(lazy("No such incident"))
+    return incident
+
+
+async def incident_page(
+    session: AsyncSession,
+    *,
+    open_only: bool = False,
+    source: str | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> tuple[list[Incident], tuple[datetime, int] | None]:
+    """One page of incidents, newest first, after ``after`` (keyset paging); the
+    position of the page's last row when more may follow."""
+    conditions: list[ColumnElement[bool]] = []
+    if open_only:
+        conditions.append(Incident.resolved_at.is_(None))
+    if source:
+        conditions.append(Incident.source == source)
+    if after is not None:
+        at, last_id = after
+        conditions.append(
+            or_(Incident.opened_at < at, and_(Incident.opened_at == at, Incident.id < last_id))
+        )
+    stmt = (
+        select(Incident)
+        .where(*conditions)
+        .order_by(Incident.opened_at.desc(), Incident.id.desc())
+        .limit(limit + 1)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ((rows[-1].opened_at, rows[-1].id) if more and rows else None)
+
+
 async def open_manual(
     session: AsyncSession,
     *,
     title: str,
-    user_id: int,
+    user_id: int | None,
     service: str | None = None,
     environment: str = "production",
     severity: str = "high",
@@ -244,7 +283,7 @@ async def open_manual(
     )
 
 
-async def close(session: AsyncSession, *, incident_id: int, user_id: int) -> Incident:
+async def close(session: AsyncSession, *, incident_id: int, user_id: int | None) -> Incident:
     """An admin marks an incident resolved now (repeating it changes nothing)."""
     return await resolve(session, incident_id=incident_id, resolved_by=user_id)
 

@@ -186,6 +186,14 @@ class ScanGithubArchitecture(JobMessage):
     force: bool = False
 
 
+# ---------------------------------------------------------------------- JSON API
+
+
+@message("api.purge")
+class PurgeApiState(JobMessage):
+    """Delete idempotency records after a day and spent rate windows (hourly)."""
+
+
 # -------------------------------------------------------------------- housekeeping
 
 

@@ -7,10 +7,10 @@ session and commit together or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
@@ -189,7 +189,10 @@ async def update_bug(
         changes["priority"] = [bug.priority, priority]
         bug.priority = priority
     if set_assignee and assigned_to is not None:
-        await users.get_user(session, user_id=assigned_to)  # NotFound before any change
+        assignee = await session.get(User, assigned_to)  # refused before any change
+        if assignee is None or not assignee.is_active:
+            message = lazy("No such active user")
+            raise Invalid(message, fields={"assignee_id": message})
     if set_assignee and assigned_to != bug.assigned_to:
         changes["assigned_to"] = [bug.assigned_to, assigned_to]
         bug.assigned_to = assigned_to
@@ -266,12 +269,12 @@ class BugFilter:
     priority: str | None = None
     assignee: int | None = None  # a user id; 0 = unassigned
     text: str | None = None
+    reporter: int | None = None  # a user id
+    created_from: datetime | None = None  # inclusive
+    created_to: datetime | None = None  # exclusive
 
 
-async def list_bugs(
-    session: AsyncSession, *, filters: BugFilter, offset: int = 0, limit: int = 50
-) -> tuple[list[BugLog], int]:
-    """Every bug matching the filters (admin triage), newest first, and their count."""
+def _conditions(filters: BugFilter) -> list[Any]:
     conds: list[Any] = []
     if filters.status in STATUSES:
         conds.append(BugLog.status == filters.status)
@@ -300,6 +303,20 @@ async def list_bugs(
                     func.lower(BugLog.what_doing).like(pattern),
                 )
             )
+    if filters.reporter is not None:
+        conds.append(BugLog.user_id == filters.reporter)
+    if filters.created_from is not None:
+        conds.append(BugLog.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        conds.append(BugLog.created_at < filters.created_to)
+    return conds
+
+
+async def list_bugs(
+    session: AsyncSession, *, filters: BugFilter, offset: int = 0, limit: int = 50
+) -> tuple[list[BugLog], int]:
+    """Every bug matching the filters (admin triage), newest first, and their count."""
+    conds = _conditions(filters)
     total = await session.scalar(select(func.count()).select_from(BugLog).where(*conds))
     rows = await session.execute(
         select(BugLog)
@@ -309,6 +326,47 @@ async def list_bugs(
         .limit(limit)
     )
     return list(rows.scalars()), int(total or 0)
+
+
+async def bug_page(
+    session: AsyncSession,
+    *,
+    filters: BugFilter,
+    only_reporter: int | None,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> tuple[list[BugLog], tuple[datetime, int] | None]:
+    """One page of bugs, newest first, after the position ``after`` (keyset paging: a
+    bug filed meanwhile never shifts a page). With ``only_reporter`` only that user's
+    bugs (a ``filters.reporter`` cannot widen that). Returns the page and the position of its
+    last row when more may follow."""
+    conds = _conditions(filters)
+    if only_reporter is not None:
+        conds.append(BugLog.user_id == only_reporter)
+    if after is not None:
+        at, last_id = after
+        conds.append(
+            or_(BugLog.created_at < at, and_(BugLog.created_at == at, BugLog.id < last_id))
+        )
+    rows = await session.execute(
+        select(BugLog)
+        .where(*conds)
+        .order_by(BugLog.created_at.desc(), BugLog.id.desc())
+        .limit(limit + 1)
+    )
+    bugs = list(rows.scalars())
+    more = len(bugs) > limit
+    bugs = bugs[:limit]
+    return bugs, ((bugs[-1].created_at, bugs[-1].id) if more and bugs else None)
+
+
+async def get_bug_as(session: AsyncSession, *, bug_id: int, only_reporter: int | None) -> BugLog:
+    """The bug; with ``only_reporter``, only if that user reported it (NotFound
+    otherwise, never 403: another's bug does not exist for them)."""
+    bug = await session.get(BugLog, bug_id)
+    if bug is None or (only_reporter is not None and bug.user_id != only_reporter):
+        raise NotFound(lazy("No such bug report"))
+    return bug
 
 
 async def bug_history(session: AsyncSession, *, bug_id: int) -> list[AuditLog]:

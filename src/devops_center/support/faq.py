@@ -37,6 +37,19 @@ async def faq_entries(
     return list((await session.execute(stmt.order_by(FaqEntry.order_index, FaqEntry.id))).scalars())
 
 
+async def list_faq(
+    session: AsyncSession, *, language: str | None = None, category: str | None = None
+) -> list[FaqEntry]:
+    """Entries in display order (language, then ``order_index``), optionally filtered."""
+    stmt = select(FaqEntry)
+    if language:
+        stmt = stmt.where(FaqEntry.language == language)
+    if category:
+        stmt = stmt.where(FaqEntry.category == category)
+    stmt = stmt.order_by(FaqEntry.language, FaqEntry.order_index, FaqEntry.id)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def top_faq(session: AsyncSession, *, language: str, limit: int = 5) -> list[FaqEntry]:
     stmt = (
         select(FaqEntry)
@@ -259,6 +272,52 @@ async def move_faq(
         details={"direction": "down" if direction > 0 else "up"},
     )
     return entry
+
+
+async def reorder_faq(
+    session: AsyncSession, *, language: str, ids: list[int], actor_id: int | None
+) -> list[FaqEntry]:
+    """Put the entries ``ids`` (of ``language``) first, in this order; the others follow
+    in their present order. Renumbers ``order_index`` 10, 20, … Returns the new order."""
+    if language not in ("ru", "en"):
+        raise Invalid(
+            lazy("Choose Russian or English"),
+            fields={"language": lazy("Choose Russian or English")},
+        )
+    if len(set(ids)) != len(ids) or len(ids) > 10_000:
+        raise Invalid(lazy("Each entry once"), fields={"ids": lazy("Each entry once")})
+    ordered = list(
+        (
+            await session.execute(
+                select(FaqEntry)
+                .where(FaqEntry.language == language)
+                .order_by(FaqEntry.order_index, FaqEntry.id)
+                .with_for_update()
+            )
+        ).scalars()
+    )
+    by_id = {e.id: e for e in ordered}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise Invalid(
+            lazy("No such FAQ entry in this language"),
+            fields={"ids": lazy("No such FAQ entry in this language")},
+        )
+    listed = set(ids)
+    new = [by_id[i] for i in ids] + [e for e in ordered if e.id not in listed]
+    for index, entry in enumerate(new):
+        if entry.order_index != (index + 1) * 10:
+            entry.order_index = (index + 1) * 10
+    await session.flush()
+    await users.audit(
+        session,
+        actor_id=actor_id,
+        entity="faq",
+        entity_id=None,
+        action="reorder",
+        details={"language": language, "ids": ids[:100]},
+    )
+    return new
 
 
 async def faq_category_summary(session: AsyncSession) -> list[tuple[str, str, int]]:

@@ -41,6 +41,9 @@ from devops_center.support.bugs import (
     bug_history as bug_history,
 )
 from devops_center.support.bugs import (
+    bug_page as bug_page,
+)
+from devops_center.support.bugs import (
     check_bug_rate_limit as check_bug_rate_limit,
 )
 from devops_center.support.bugs import (
@@ -51,6 +54,9 @@ from devops_center.support.bugs import (
 )
 from devops_center.support.bugs import (
     get_bug as get_bug,
+)
+from devops_center.support.bugs import (
+    get_bug_as as get_bug_as,
 )
 from devops_center.support.bugs import (
     get_bug_for as get_bug_for,
@@ -104,6 +110,9 @@ from devops_center.support.faq import (
     get_faq as get_faq,
 )
 from devops_center.support.faq import (
+    list_faq as list_faq,
+)
+from devops_center.support.faq import (
     move_faq as move_faq,
 )
 from devops_center.support.faq import (
@@ -114,6 +123,9 @@ from devops_center.support.faq import (
 )
 from devops_center.support.faq import (
     rename_category as rename_category,
+)
+from devops_center.support.faq import (
+    reorder_faq as reorder_faq,
 )
 from devops_center.support.faq import (
     search_faq as search_faq,

@@ -69,8 +69,12 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     scopes: Mapped[str] = mapped_column(String(500))  # space-separated
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The account the token acts as (its rights are the token's scopes within the
+    # account's role); None: an integration, acting with its scopes alone.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -137,4 +141,5 @@ class AuditLog(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(50))
     details: Mapped[str | None] = mapped_column(Text)  # JSON text of the changes
+    ip: Mapped[str | None] = mapped_column(String(45))  # where the change came from
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -11,13 +11,13 @@ import json
 import re
 import secrets
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.config import ADMIN_ROLES, LANGUAGES, ROLES
@@ -27,9 +27,10 @@ from devops_center.i18n import lazy
 from devops_center.outbox import messages as jobs
 from devops_center.outbox import service as outbox
 from devops_center.users import sessions as user_sessions
+from devops_center.users.access import SCOPES as SCOPES
+from devops_center.users.access import Caller, role_scopes
 from devops_center.users.models import ApiToken, AuditLog, LoginLink, User
 
-SCOPES = ("deployments:write", "metrics:read", "bugs:read", "architecture:read", "admin")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "dcc_"  # noqa: S105 - a public prefix, not a secret
 
@@ -157,13 +158,38 @@ def require_admin(user: User | None) -> User:
     return user
 
 
-async def set_role(session: AsyncSession, *, user_id: int, role: str, actor_id: int | None) -> User:
+async def _keep_an_owner(session: AsyncSession, user: User) -> None:
+    """Conflict when ``user`` is the last active owner (about to lose the role or the
+    account). The active owners' rows are locked first, so two owners demoting each
+    other at once cannot both succeed."""
+    if user.role != "owner" or not user.is_active:
+        return
+    stmt = select(User.id).where(User.role == "owner", User.is_active).with_for_update()
+    owners = list((await session.execute(stmt)).scalars())
+    if owners == [user.id] or not owners:
+        raise Conflict(lazy("The last owner cannot be removed: make someone else an owner first"))
+
+
+async def count_owners(session: AsyncSession) -> int:
+    stmt = select(func.count()).where(User.role == "owner", User.is_active)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def set_role(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    role: str,
+    actor_id: int | None,
+    ip: str | None = None,
+) -> User:
     if role not in ROLES:
         raise Invalid(lazy("Unknown role"), fields={"role": lazy("Unknown role")})
     user = await get_user(session, user_id=user_id)
     old = user.role
     if old == role:
         return user
+    await _keep_an_owner(session, user)
     user.role = role
     # A new role is a new set of rights: every session signs in again to get it.
     await user_sessions.end_all(session, user_id=user.id)
@@ -174,6 +200,7 @@ async def set_role(session: AsyncSession, *, user_id: int, role: str, actor_id: 
         entity_id=user.id,
         action="set_role",
         details={"role": [old, role]},
+        ip=ip,
     )
     await _commands_changed(session, user)
     return user
@@ -228,12 +255,20 @@ async def change_own_password(
 
 
 async def set_active(
-    session: AsyncSession, *, user_id: int, active: bool, actor_id: int | None
+    session: AsyncSession,
+    *,
+    user_id: int,
+    active: bool,
+    actor_id: int | None,
+    ip: str | None = None,
 ) -> User:
-    """Deactivate (every session ends, sign-in refused) or reactivate an account."""
+    """Deactivate (every session ends at once, sign-in and the user's API tokens refused)
+    or reactivate an account. The last active owner cannot be deactivated."""
     user = await get_user(session, user_id=user_id)
     if user.is_active == active:
         return user
+    if not active:
+        await _keep_an_owner(session, user)
     user.is_active = active
     if not active:
         await user_sessions.end_all(session, user_id=user.id)
@@ -243,6 +278,7 @@ async def set_active(
         entity="user",
         entity_id=user.id,
         action="activate" if active else "deactivate",
+        ip=ip,
     )
     return user
 
@@ -295,57 +331,162 @@ async def redeem_login_link(session: AsyncSession, *, token: str) -> User:
 # ------------------------------------------------------------------------ API tokens
 
 
+async def active_user_id(session: AsyncSession, *, email: str) -> int:
+    """The id of the active user of ``email`` (a token's owner), or Invalid naming
+    ``user``."""
+    user = await get_by_email(session, email=email)
+    if user is None or not user.is_active:
+        raise Invalid(lazy("No such active user"), fields={"user": lazy("No such active user")})
+    return user.id
+
+
+def _scope_list(scopes: list[str]) -> list[str]:
+    """Scopes given as repeated values or space/comma separated text."""
+    return sorted({part for s in scopes for part in s.replace(",", " ").split() if part})
+
+
 async def create_token(
-    session: AsyncSession, *, name: str, scopes: list[str], user_id: int | None = None
+    session: AsyncSession,
+    *,
+    name: str,
+    scopes: list[str],
+    user_id: int | None = None,
+    expires_at: datetime | None = None,
+    actor_id: int | None = None,
+    ip: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns the row and the plaintext, which is never stored."""
+    """Create a token; returns the row and the plaintext, which is never stored.
+
+    With ``user_id`` the token acts as that user: it may hold only scopes the user's role
+    allows. Without, it is an integration acting with its scopes alone."""
+    errors: dict[str, str] = {}
     name = name.strip()
     if not name or len(name) > 100:
-        raise Invalid(
-            lazy("Invalid token"), fields={"name": lazy("Name must be 1 to 100 characters")}
-        )
-    bad = [s for s in scopes if s not in SCOPES]
-    if bad or not scopes:
-        raise Invalid(
-            lazy("Invalid token"),
-            fields={"scope": lazy("Unknown scope")},
-        )
+        errors["name"] = lazy("Name must be 1 to 100 characters")
+    wanted = _scope_list(scopes)
+    if not wanted or any(s not in SCOPES for s in wanted):
+        errors["scope"] = lazy("Unknown scope")
+    if expires_at is not None and expires_at <= utcnow():
+        errors["expires_at"] = lazy("The expiry must be in the future")
+    owner = None
+    if user_id is not None:
+        owner = await session.get(User, user_id)
+        if owner is None or not owner.is_active:
+            errors["user"] = lazy("No such active user")
+        elif "scope" not in errors and not set(wanted) <= role_scopes(owner.role):
+            errors["scope"] = lazy("The user's role does not allow these scopes")
+    if errors:
+        raise Invalid(lazy("Invalid token"), fields=errors)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name,
         token_hash=_sha256(plaintext),
         prefix=plaintext[:10],
-        scopes=" ".join(sorted(set(scopes))),
+        scopes=" ".join(wanted),
         user_id=user_id,
+        created_by=actor_id,
+        expires_at=expires_at,
     )
     session.add(token)
     await session.flush()
+    await audit(
+        session,
+        actor_id=actor_id,
+        entity="token",
+        entity_id=token.id,
+        action="create",
+        details={"name": name, "scopes": token.scopes, "user": user_id},
+        ip=ip,
+    )
     return token, plaintext
 
 
+def _token_live(token: ApiToken, now: datetime) -> bool:
+    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+
+
 async def verify_token(session: AsyncSession, *, plaintext: str) -> ApiToken | None:
-    stmt = select(ApiToken).where(
-        ApiToken.token_hash == _sha256(plaintext), ApiToken.revoked_at.is_(None)
+    """The live token of this plaintext (not revoked, not expired, its user active)."""
+    found = await _token_and_user(session, plaintext)
+    return found[0] if found else None
+
+
+async def _token_and_user(
+    session: AsyncSession, plaintext: str
+) -> tuple[ApiToken, User | None] | None:
+    stmt = (
+        select(ApiToken, User)
+        .outerjoin(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _sha256(plaintext), ApiToken.revoked_at.is_(None))
     )
-    token = (await session.execute(stmt)).scalar_one_or_none()
-    if token is not None:
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-            token.last_used_at = now
-    return token
+    row = (await session.execute(stmt)).first()
+    now = utcnow()
+    if row is None:
+        return None
+    token, user = row
+    if not _token_live(token, now):
+        return None
+    if token.user_id is not None and (user is None or not user.is_active):
+        return None  # a deactivated user's tokens stop with their sessions
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+    return token, user
+
+
+async def caller_for_token(session: AsyncSession, *, plaintext: str) -> Caller | None:
+    """The API caller of a bearer token, or None for an unknown, revoked or expired one
+    (or one whose user is deactivated)."""
+    found = await _token_and_user(session, plaintext)
+    if found is None:
+        return None
+    return Caller.for_token(*found)
 
 
 async def list_tokens(session: AsyncSession) -> list[ApiToken]:
     return list((await session.execute(select(ApiToken).order_by(ApiToken.id))).scalars())
 
 
-async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
+async def revoke_token(
+    session: AsyncSession, *, token_id: int, actor_id: int | None = None, ip: str | None = None
+) -> ApiToken:
     token = await session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(lazy("No such token"))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        await audit(
+            session,
+            actor_id=actor_id,
+            entity="token",
+            entity_id=token.id,
+            action="revoke",
+            details={"name": token.name},
+            ip=ip,
+        )
     return token
+
+
+INTEGRATION_DOMAIN = "integration.invalid"  # RFC 2606: never a real mailbox
+
+
+async def integration_reporter(
+    session: AsyncSession, *, token: ApiToken, email: str | None
+) -> User:
+    """Who an integration's bug is reported by: the active user of ``reporter_email``, or
+    the integration's own account (made on first use; it cannot sign in)."""
+    if email:
+        user = await get_by_email(session, email=email)
+        if user is None or not user.is_active:
+            raise Invalid(
+                lazy("No such active user"),
+                fields={"reporter_email": lazy("No active user has this email")},
+            )
+        return user
+    address = f"token-{token.id}@{INTEGRATION_DOMAIN}"
+    user = await get_by_email(session, email=address)
+    if user is None:
+        user = await create_user(session, name=f"{token.name} (API)"[:200], email=address)
+    return user
 
 
 # ----------------------------------------------------------------------------- audit
@@ -359,6 +500,7 @@ async def audit(
     entity_id: int | None,
     action: str,
     details: dict[str, Any] | None = None,
+    ip: str | None = None,
 ) -> AuditLog:
     row = AuditLog(
         actor_id=actor_id,
@@ -366,6 +508,7 @@ async def audit(
         entity_id=entity_id,
         action=action,
         details=json.dumps(details, ensure_ascii=False, default=str) if details else None,
+        ip=(ip or None) and ip[:45],
     )
     session.add(row)
     await session.flush()

@@ -23,6 +23,7 @@ from devops_center import __version__, i18n
 from devops_center.config import Settings
 from devops_center.db import db_error_kind, db_error_summary, make_engine, make_sessionmaker
 from devops_center.errors import (
+    Conflict,
     DomainError,
     Forbidden,
     Invalid,
@@ -31,6 +32,8 @@ from devops_center.errors import (
     Unavailable,
 )
 from devops_center.i18n import lazy
+from devops_center.web.api import problems
+from devops_center.web.api.middleware import ApiMiddleware
 from devops_center.web.body_limit import MB, BodyLimitMiddleware
 from devops_center.web.csrf import CSRFMiddleware
 from devops_center.web.deps import (
@@ -106,6 +109,9 @@ async def _lang(request: Request, *, look_up_user: bool = True) -> str:
     """The language of an error page: the signed-in user's, else the session's choice,
     else Accept-Language. Outside a route (a 404, a 500) the user is looked up first, so
     the page also shows their navigation; never while the database is away."""
+    if problems.is_api(request):  # API messages: Accept-Language, else English
+        request.state.lang = problems.api_language(request)
+        return str(request.state.lang)
     user = None
     if not _wants_json(request):
         user = await user_for_error_page(request, look_up=look_up_user)
@@ -121,6 +127,8 @@ async def error_page(
     request: Request, status_code: int, title: str, message: str, **extra: Any
 ) -> Response:
     await _lang(request)
+    if problems.is_api(request):
+        return problems.problem(request, status_code, message, **extra)
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status_code)
     return render(
@@ -147,6 +155,10 @@ def _allowed_methods(request: Request) -> str:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if problems.is_api(request):
+            lang = await _lang(request)
+            detail = i18n.gettext(lang, "Authentication required")
+            return problems.problem(request, 401, detail, headers={"www-authenticate": "Bearer"})
         if _wants_json(request):
             return JSONResponse({"detail": "authentication required"}, status_code=401)
         from urllib.parse import quote, urlsplit
@@ -176,13 +188,31 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiAuthError)
     async def api_auth(request: Request, exc: ApiAuthError) -> Response:
-        headers = {"www-authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        headers = dict(exc.headers)
+        if exc.status_code == 401:
+            headers["www-authenticate"] = "Bearer"
+        lang = await _lang(request)
+        return problems.problem(
+            request,
+            exc.status_code,
+            i18n.gettext(lang, exc.detail, **exc.params),
+            type_=exc.type_,
+            headers=headers,
+            required_scope=exc.required_scope,
+        )
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         lang = await _lang(request)
         message = i18n.gettext(lang, exc.message, **exc.params)
+        if problems.is_api(request) and isinstance(exc, Invalid):
+            errors = [
+                {"loc": ["body", k], "msg": i18n.gettext(lang, v, **exc.params), "type": "invalid"}
+                for k, v in exc.fields.items()
+            ]
+            return problems.validation_problem(request, errors, detail=message)
+        if problems.is_api(request) and isinstance(exc, Conflict):
+            return problems.problem(request, 409, message, type_="conflict")
         if isinstance(exc, NotFound):
             return await error_page(request, 404, i18n.gettext(lang, "Not found"), message)
         if isinstance(exc, Forbidden):
@@ -197,6 +227,14 @@ def _install_error_handlers(app: FastAPI) -> None:
                 request, 429, i18n.gettext(lang, "Too many requests"), message
             )
             response.headers["retry-after"] = str(exc.retry_after)
+            if problems.is_api(request):
+                response = problems.problem(
+                    request,
+                    429,
+                    message,
+                    type_="rate-limited",
+                    headers={"retry-after": str(exc.retry_after)},
+                )
             return response
         if isinstance(exc, Invalid) and _wants_json(request):
             fields = {k: i18n.gettext(lang, v) for k, v in exc.fields.items()}
@@ -237,6 +275,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             "or a broken Unicode character). Remove it and try again.",
             field=exc.field,
         )
+        if problems.is_api(request):
+            item = {"loc": exc.loc, "msg": message, "type": "unstorable_text"}
+            return problems.validation_problem(request, [item])
         if _wants_json(request):
             item = {"loc": exc.loc, "msg": message, "type": "unstorable_text"}
             return JSONResponse({"detail": [item]}, status_code=422)
@@ -244,6 +285,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if problems.is_api(request):
+            return problems.validation_problem(request, [dict(e) for e in exc.errors()])
         if _wants_json(request):
             errors = [
                 {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
@@ -353,7 +396,14 @@ class UnhandledErrorPage:
                 ),
                 reference=reference,
             )
-            if isinstance(response, JSONResponse):
+            if problems.is_api(request):
+                response = problems.problem(
+                    request,
+                    500,
+                    i18n.gettext(lang, "Internal error: the server could not finish this request"),
+                    reference=reference,
+                )
+            elif isinstance(response, JSONResponse):
                 response = JSONResponse(
                     {"detail": "internal error", "reference": reference}, status_code=500
                 )
@@ -408,6 +458,8 @@ def create_app(
     # Outermost last: security headers wrap everything, then the session cookie, then CSRF,
     # then the 500 page (inside them all, so it has the headers, the user and the CSRF token).
     app.add_middleware(UnhandledErrorPage)
+    # Idempotency-Key, ETag and RateLimit-* headers of /api/v1 (sees the final answers).
+    app.add_middleware(ApiMiddleware, sessionmaker=sessionmaker)
     app.add_middleware(
         CSRFMiddleware,
         secret=settings.session_secret(),

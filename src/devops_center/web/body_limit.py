@@ -1,9 +1,10 @@
 """Request body caps, enforced before a route reads anything.
 
 Webhooks and the JSON API take at most 5 MB (GitHub's own cap on webhook payloads is
-25 MB, but nothing we accept is near 5 MB). Browser forms get room for an oversized upload
-to reach the form handler, so that the user sees "file too large" beside the field rather
-than a bare error; anything beyond that is refused too.
+25 MB, but nothing we accept is near 5 MB). Browser forms, and the API's multipart
+uploads (a screenshot), get room for an oversized upload to reach the handler, so that
+the user sees "file too large" beside the field rather than a bare error; anything
+beyond that is refused too. The API's refusal is a problem document (RFC 9457).
 """
 
 from __future__ import annotations
@@ -31,15 +32,20 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        limit = self.machine_limit if path.startswith(MACHINE_PREFIXES) else self.form_limit
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        upload = path.startswith("/api/") and headers.get(b"content-type", b"").lower().startswith(
+            b"multipart/form-data"
+        )
+        machine = path.startswith(MACHINE_PREFIXES) and not upload
+        limit = self.machine_limit if machine else self.form_limit
+        declared = headers.get(b"content-length")
         if declared is not None:
             try:
                 too_big = int(declared) > limit
             except ValueError:
                 too_big = True
             if too_big:
-                await _refuse(send, limit)
+                await _refuse(send, limit, path)
                 return
         received = 0
         started = False
@@ -63,17 +69,29 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _refuse(send, limit)
+                await _refuse(send, limit, path)
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body too large (limit {limit // MB} MB)"}).encode()
+async def _refuse(send: Send, limit: int, path: str) -> None:
+    detail = f"request body too large (limit {limit // MB} MB)"
+    document: dict[str, object] = {"detail": detail}
+    content_type = b"application/json"
+    if path.startswith("/api/"):
+        document = {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": detail,
+            "instance": path,
+        }
+        content_type = b"application/problem+json"
+    body = json.dumps(document).encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -15,12 +15,14 @@ from fastapi import Depends, Request
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devops_center.apikit import ratelimit
 from devops_center.config import Settings
-from devops_center.i18n import negotiate_accept_language, pick_language
+from devops_center.i18n import lazy, negotiate_accept_language, pick_language
 from devops_center.users import service as users
 from devops_center.users import sessions as user_sessions
 from devops_center.users import throttle
-from devops_center.users.models import ApiToken, User
+from devops_center.users.access import Caller
+from devops_center.users.models import User
 from devops_center.web.session_cookie import (
     COOKIE_NAME,
     LANGUAGE_COOKIE,
@@ -39,10 +41,27 @@ class AdminRequired(Exception):
 
 
 class ApiAuthError(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
+    """An API request refused before its route runs: 401, 403 (scope), 429 (rate).
+
+    ``detail`` is a msgid (translated in the problem answer, with ``params``)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        required_scope: str | None = None,
+        **params: object,
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.type_ = type_
+        self.headers = headers or {}
+        self.required_scope = required_scope
+        self.params = params
 
 
 def get_settings(request: Request) -> Settings:
@@ -205,31 +224,64 @@ LangDep = Annotated[str, Depends(_language_dependency)]
 
 def require_scope(
     scope: str | None, *, allow_admin_session: bool = False
-) -> Callable[..., Coroutine[Any, Any, ApiToken | User]]:
-    """JSON API access: a Bearer token with ``scope`` (401 without one, 403 without the scope).
+) -> Callable[..., Coroutine[Any, Any, Caller]]:
+    """JSON API access: a Bearer token with ``scope`` (401 without one, 403 without the
+    scope) → the :class:`Caller`. A token acting for a user has the scope only if the
+    user's role allows it too. Every token request counts against the token's rate
+    limit (``DCC_API_RATE_LIMIT`` a minute; 429 once spent).
 
     With ``allow_admin_session`` a signed-in owner/superadmin may call the route too.
     """
 
-    async def dependency(request: Request, session: SessionDep) -> ApiToken | User:
+    async def dependency(request: Request, session: SessionDep) -> Caller:
         header = request.headers.get("authorization", "")
         kind, _, value = header.partition(" ")
         if kind.lower() == "bearer" and value.strip():
-            token = await users.verify_token(session, plaintext=value.strip())
-            if token is None:
-                raise ApiAuthError(401, "invalid or revoked token")
-            if scope and scope not in token.scope_set and "admin" not in token.scope_set:
-                raise ApiAuthError(403, f"this token lacks the scope {scope!r}")
-            return token
+            caller = await _token_caller(request, value.strip()[:200])
+            if scope and not caller.can(scope):
+                raise ApiAuthError(
+                    403,
+                    lazy("This token lacks the scope %(scope)s")
+                    if caller.user is None or scope in caller.token_scopes
+                    else lazy("The user of this token may not use the scope %(scope)s"),
+                    type_="scope",
+                    required_scope=scope,
+                    scope=scope,
+                )
+            return caller
         if allow_admin_session:
             user = await get_current_user(request, session)
             if user is not None:
                 if users.is_admin(user):
-                    return user
-                raise ApiAuthError(403, "owner or superadmin role required")
-        raise ApiAuthError(401, "missing bearer token")
+                    return Caller.for_session(user)
+                raise ApiAuthError(403, lazy("Owner or superadmin role required"))
+        raise ApiAuthError(401, lazy("Missing bearer token"))
 
     return dependency
+
+
+async def _token_caller(request: Request, plaintext: str) -> Caller:
+    """Verify the token and count the request, in a short transaction of its own that
+    commits before the route's work (on SQLite the route's transaction must not read
+    before another connection writes, or its own first write fails)."""
+    settings = get_settings(request)
+    async with get_sessionmaker(request)() as own, own.begin():
+        caller = await users.caller_for_token(own, plaintext=plaintext)
+        if caller is None or caller.token is None:
+            raise ApiAuthError(401, lazy("Invalid, expired or revoked token"))
+        rate = await ratelimit.hit(
+            own, client=f"token:{caller.token.id}", limit=settings.api_rate_limit
+        )
+    request.state.ratelimit = rate
+    if not rate.allowed:
+        raise ApiAuthError(
+            429,
+            lazy("Too many requests with this token: wait %(seconds)s s."),
+            type_="rate-limited",
+            headers={"retry-after": str(rate.reset)},
+            seconds=rate.reset,
+        )
+    return caller
 
 
 def client_ip(request: Request) -> str | None:

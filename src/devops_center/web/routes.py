@@ -8,6 +8,10 @@ import devops_center.web.api.deployments as api_deployments
 import devops_center.web.pages.admin_deployments as admin_deployments
 import devops_center.web.pages.admin_devops as admin_devops
 from devops_center.web.api import architecture as api_architecture
+from devops_center.web.api import bugs as api_bugs
+from devops_center.web.api import faq as api_faq
+from devops_center.web.api import incidents as api_incidents
+from devops_center.web.api import users as api_users
 from devops_center.web.api import v1 as api_v1
 from devops_center.web.api.status import router as status_api_router
 from devops_center.web.metrics import install as install_metrics
@@ -18,6 +22,7 @@ from devops_center.web.pages import (
     admin_faq,
     admin_github,
     admin_jobs,
+    admin_tokens,
     api_docs,
     auth,
     health,
@@ -37,7 +42,12 @@ def include_all(app: FastAPI) -> None:
     app.include_router(support_faq.router)
     app.include_router(admin_bugs.router)
     app.include_router(admin_faq.router)
+    app.include_router(admin_tokens.router)
     app.include_router(api_v1.router)
+    app.include_router(api_bugs.router)
+    app.include_router(api_faq.router)
+    app.include_router(api_incidents.router)
+    app.include_router(api_users.router)
     app.include_router(api_docs.router)
     app.include_router(github_webhooks.router)
     app.include_router(admin_github.router)

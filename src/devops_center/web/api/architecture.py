@@ -14,15 +14,15 @@ from pydantic import BaseModel, Field
 
 from devops_center.architecture import service as architecture
 from devops_center.architecture.models import ArchScan
-from devops_center.users.models import ApiToken, User
-from devops_center.web.api.deployments import AUTH_ERRORS, ErrorOut
+from devops_center.users.access import Caller
+from devops_center.web.api.common import scope_doc
+from devops_center.web.api.deployments import AUTH_ERRORS
+from devops_center.web.api.problems import problem_response
 from devops_center.web.deps import SessionDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["architecture"])
 
-Reader = Annotated[
-    ApiToken | User, Depends(require_scope("architecture:read", allow_admin_session=True))
-]
+Reader = Annotated[Caller, Depends(require_scope("architecture:read", allow_admin_session=True))]
 
 
 class ProblemOut(BaseModel):
@@ -107,7 +107,7 @@ def scan_out(scan: ArchScan) -> ScanOut:
 
 
 NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": ErrorOut, "description": "No scan of that name (or none at all)"}
+    404: problem_response("No scan of that name (or none at all)")
 }
 
 
@@ -116,6 +116,7 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
     response_model=ArchitectureOut,
     responses={**AUTH_ERRORS, **NOT_FOUND},
     summary="A scan's module dependency graph",
+    openapi_extra=scope_doc("architecture:read"),
 )
 async def get_architecture(
     session: SessionDep,
@@ -168,6 +169,7 @@ async def get_architecture(
     response_model=list[ScanOut],
     responses=AUTH_ERRORS,
     summary="Every stored scan",
+    openapi_extra=scope_doc("architecture:read"),
 )
 async def get_scans(session: SessionDep, _who: Reader) -> list[ScanOut]:
     return [scan_out(s) for s in await architecture.list_scans(session)]

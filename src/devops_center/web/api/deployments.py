@@ -17,7 +17,9 @@ from devops_center.deployments import service as deployments
 from devops_center.deployments.schemas import DeploymentIn, DeploymentOut
 from devops_center.dora import presenter
 from devops_center.dora import service as dora
-from devops_center.users.models import ApiToken, User
+from devops_center.users.access import Caller
+from devops_center.web.api.common import scope_doc
+from devops_center.web.api.problems import COMMON, problem_responses
 from devops_center.web.deps import SessionDep, SettingsDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"])
@@ -27,26 +29,7 @@ SERVICE_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._/@-]{0,99})?$"
 ENV_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._/-]{0,49})?$"
 
 
-class ErrorOut(BaseModel):
-    detail: str
-
-
-class ValidationItem(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ValidationOut(BaseModel):
-    detail: list[ValidationItem]
-
-
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "The body is not JSON text"},
-    401: {"model": ErrorOut, "description": "Missing, invalid or revoked token"},
-    403: {"model": ErrorOut, "description": "The token lacks the scope"},
-    422: {"model": ValidationOut, "description": "Every invalid field, with its error"},
-}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = problem_responses(*COMMON)
 
 
 class DeploymentPage(BaseModel):
@@ -56,10 +39,8 @@ class DeploymentPage(BaseModel):
     per_page: int
 
 
-Writer = Annotated[ApiToken | User, Depends(require_scope("deployments:write"))]
-Reader = Annotated[
-    ApiToken | User, Depends(require_scope("metrics:read", allow_admin_session=True))
-]
+Writer = Annotated[Caller, Depends(require_scope("deployments:write"))]
+Reader = Annotated[Caller, Depends(require_scope("metrics:read", allow_admin_session=True))]
 
 
 @router.post(
@@ -69,10 +50,10 @@ Reader = Annotated[
     responses={
         200: {"model": DeploymentOut, "description": "Updated (the external_id was known)"},
         201: {"model": DeploymentOut, "description": "Created"},
-        413: {"model": ErrorOut, "description": "The body is too large"},
-        **AUTH_ERRORS,
+        **problem_responses(*COMMON, 413),
     },
     summary="Register or update a deployment (CI)",
+    openapi_extra=scope_doc("deployments:write"),
 )
 async def post_deployment(
     body: DeploymentIn,
@@ -96,6 +77,7 @@ async def post_deployment(
     response_model=DeploymentPage,
     responses=AUTH_ERRORS,
     summary="Deployments, newest first",
+    openapi_extra=scope_doc("metrics:read"),
 )
 async def get_deployments(
     session: SessionDep,
@@ -171,6 +153,7 @@ class DoraOut(BaseModel):
     response_model=DoraOut,
     responses=AUTH_ERRORS,
     summary="DORA metrics (the dashboard's figures)",
+    openapi_extra=scope_doc("metrics:read"),
 )
 async def get_dora(
     session: SessionDep,

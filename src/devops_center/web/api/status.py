@@ -10,7 +10,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from devops_center.status import service as status
-from devops_center.users.models import ApiToken, User
+from devops_center.users.access import Caller
+from devops_center.web.api.common import scope_doc
+from devops_center.web.api.problems import problem_responses
 from devops_center.web.deps import SessionDep, SettingsDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["status"])
@@ -35,11 +37,14 @@ class StatusOut(BaseModel):
     checks: list[CheckOut]
 
 
-@router.get("/status", response_model=StatusOut)
+@router.get(
+    "/status",
+    response_model=StatusOut,
+    responses=problem_responses(401, 403, 429),
+    openapi_extra=scope_doc("metrics:read"),
+)
 async def get_status(
-    principal: Annotated[
-        ApiToken | User, Depends(require_scope("metrics:read", allow_admin_session=True))
-    ],
+    caller: Annotated[Caller, Depends(require_scope("metrics:read", allow_admin_session=True))],
     session: SessionDep,
     settings: SettingsDep,
 ) -> StatusOut:
