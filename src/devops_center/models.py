@@ -11,6 +11,7 @@ from devops_center.github.models import GithubIssue, GithubIssueRequest, GithubS
 from devops_center.incidents.models import Incident
 from devops_center.notify.models import SentAlert
 from devops_center.outbox.models import Job, WebhookDelivery
+from devops_center.processes.models import ProcessHeartbeat
 from devops_center.status.models import (
     CheckResult,
     CheckRollup,
@@ -59,6 +60,7 @@ __all__ = [
     "LoginLink",
     "LoginThrottle",
     "MaintenanceWindowRow",
+    "ProcessHeartbeat",
     "RateWindow",
     "RollupWatermark",
     "SentAlert",

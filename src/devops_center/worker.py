@@ -39,6 +39,7 @@ from devops_center.outbox.registry import (
     UnknownJob,
     backoff_delay,
 )
+from devops_center.processes.service import Heartbeat
 
 log = logging.getLogger("devops_center.worker")
 
@@ -290,5 +291,9 @@ async def run_worker(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=schedule_every)
 
-    await asyncio.gather(scheduler(), *(runner() for _ in range(concurrency)))
+    heartbeat = Heartbeat.start(sessionmaker, "worker")
+    try:
+        await asyncio.gather(scheduler(), *(runner() for _ in range(concurrency)))
+    finally:
+        await heartbeat.stop()
     log.info("worker %s stopped", owner)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from devops_center import cache
-from devops_center.bot.runner import HEARTBEAT_KEY, run_bot
+from devops_center.bot.runner import run_bot
 from devops_center.integrations.telegram.webhook import webhook_secret
 from devops_center.outbox.models import WebhookDelivery
+from devops_center.processes import service as processes
 from devops_center.users.models import User
 from tests.bot.standin import StandIn, TgUser, fixture
 
@@ -63,13 +63,15 @@ async def test_webhook_mode_end_to_end(
                 nxt["message"].pop("entities")
             await client.post("/webhooks/telegram", json=nxt, headers=headers)
         await standin.wait_for(lambda c: "Step 2 of 6" in c.text)
+        async with sessionmaker() as s:  # the running bot is seen
+            assert [p.kind for p in await processes.alive(s)] == ["bot"]
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
     async with sessionmaker() as s:
         rows = list((await s.execute(select(WebhookDelivery))).scalars())
         assert len(rows) == 3 and {r.status for r in rows} == {"processed"}
-        assert await cache.get(s, key=HEARTBEAT_KEY)
+        assert await processes.alive(s) == []  # a clean stop removes its heartbeat
 
 
 async def test_webhook_is_closed_without_webhook_mode(tmp_path) -> None:

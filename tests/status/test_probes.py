@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devops_center import cache
 from devops_center.db import utcnow
+from devops_center.processes import service as processes
 from devops_center.status import probes
 from tests.conftest import REDIS_URL, _pg_dsn
 from tests.status.conftest import Target
@@ -81,9 +81,10 @@ async def test_database_and_bot_heartbeat(
     assert not missing.ok and missing.message == "no heartbeat from the bot yet"
 
     async with sessionmaker() as s, s.begin():
-        await cache.put(
-            s, key=probes.BOT_HEARTBEAT_KEY, value=utcnow().isoformat(), ttl=timedelta(minutes=5)
-        )
+        await processes.beat(s, who=processes.this_process("web"))
+    assert not (await probes.probe_bot(sessionmaker, timeout_s=5)).ok  # only the bot's counts
+    async with sessionmaker() as s, s.begin():
+        await processes.beat(s, who=processes.this_process("bot"))
     fresh = await probes.probe_bot(sessionmaker, timeout_s=5)
     assert fresh.ok, fresh.message
     stale = await probes.probe_bot(sessionmaker, timeout_s=5, now=utcnow() + timedelta(seconds=91))

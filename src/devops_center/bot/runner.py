@@ -10,8 +10,8 @@ skips an update it cannot parse instead of crashing.
   the webhook on start and consumes the stored updates in order. The web and the bot
   may be different processes; in the embedded server the web wakes the bot directly.
 
-A heartbeat (kv ``bot:heartbeat``, ISO timestamp) is written every 30 s for the status
-check.
+While it runs, the bot keeps its row in ``process_heartbeats`` fresh (the status check
+reads it; ``dcc restore`` refuses to run under it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import Awaitable
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,7 +31,6 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devops_center import cache
 from devops_center.bot.app import build_bot, build_dispatcher, set_commands
 from devops_center.config import Settings
 from devops_center.db import utcnow
@@ -40,12 +38,11 @@ from devops_center.i18n import pick_language
 from devops_center.integrations.telegram.webhook import webhook_secret, webhook_url
 from devops_center.notify import links
 from devops_center.outbox.models import WebhookDelivery
+from devops_center.processes.service import Heartbeat
 from devops_center.users import service as users
 
 log = logging.getLogger("devops_center.bot")
 
-HEARTBEAT_KEY = "bot:heartbeat"
-HEARTBEAT_EVERY = 30.0
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
@@ -159,24 +156,6 @@ class BotRunner:
     async def close(self) -> None:
         await self.dp.storage.close()
         await self.bot.session.close()
-
-    async def heartbeat(self) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            await cache.put(
-                session,
-                key=HEARTBEAT_KEY,
-                value=utcnow().isoformat(),
-                ttl=timedelta(seconds=HEARTBEAT_EVERY * 10),
-            )
-
-    async def heartbeat_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.heartbeat()
-            except Exception:
-                log.warning("writing the bot heartbeat failed", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_EVERY)
 
     # --------------------------------------------------------------------- polling
 
@@ -320,7 +299,7 @@ async def run_bot(
 ) -> None:
     """Run the bot until ``stop`` is set: webhook mode when configured, else long polling."""
     runner = BotRunner(settings, sessionmaker, storage=storage, poll_timeout=poll_timeout)
-    heartbeat = asyncio.create_task(runner.heartbeat_loop(stop))
+    heartbeat = Heartbeat.start(sessionmaker, "bot")
     try:
         await runner.startup()
         if webhook_url(settings):
@@ -339,9 +318,7 @@ async def run_bot(
             log.info("bot started (long polling via %s)", settings.telegram_api_url)
             await runner.poll(stop)
     finally:
-        heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await heartbeat
+        await heartbeat.stop()
         await runner.drain_tasks()
         await runner.close()
         log.info("bot stopped")

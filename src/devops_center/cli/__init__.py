@@ -510,7 +510,7 @@ def backup(
         str | None, typer.Option(help="File to write (default: var/backups/dcc-<time>.*).")
     ] = None,
 ) -> None:
-    """Back up the database (SQLite online backup, or pg_dump for PostgreSQL)."""
+    """Back up the database (SQLite online backup, or pg_dump), readable by its owner only."""
     from pathlib import Path
 
     from devops_center.cli import backups as bk
@@ -520,34 +520,85 @@ def backup(
         Path(output) if output else bk.default_backup_path(settings.database_url, settings.var_dir)
     )
     try:
-        written = bk.backup_database(settings.database_url, target)
+        info = bk.backup_database(settings.database_url, target, ours=output is None)
     except bk.BackupError as exc:
         fail(str(exc))
         return
-    typer.echo(f"backup written to {written} ({written.stat().st_size} bytes)")
+    typer.echo(
+        f"backup written to {target} ({target.stat().st_size} bytes, "
+        f"revision {info.revision}, {info.tables} tables)"
+    )
 
 
 @app.command()
 def restore(
     path: Annotated[str, typer.Argument(help="A file written by `dcc backup`.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Restore even while web, worker or bot processes run."),
+    ] = False,
 ) -> None:
-    """Replace the database's contents with a backup. Stop web, worker and bot first."""
+    """Replace the database with a checked backup; the replaced one is kept beside it."""
     from pathlib import Path
 
     from devops_center.cli import backups as bk
 
     settings = load_settings()
-    if not yes and not typer.confirm(
-        "This replaces everything in the configured database. Continue?", default=False
-    ):
-        fail("restore cancelled", code=1)
+
+    def refuse_while_used() -> None:
+        """Refuse while a web, worker or bot process keeps a fresh heartbeat (bar --force)."""
+        try:
+            running = run(bk.processes_using(settings.database_url))
+        except bk.BackupError as exc:
+            if not force:
+                fail(f"refused: {exc}; pass --force to restore anyway")
+            typer.secho(f"--force: {exc}", err=True, fg=typer.colors.YELLOW)
+            return
+        if running and not force:
+            fail(
+                f"refused: {len(running)} process(es) use this database ("
+                + "; ".join(running)
+                + "); stop web, worker and bot first, or pass --force"
+            )
+        if running:
+            typer.secho(
+                f"--force: restoring under {len(running)} running process(es)",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
+
     try:
-        bk.restore_database(settings.database_url, Path(path))
+        if not Path(path).is_file():
+            fail(f"no backup file at {path}")
+        refuse_while_used()
+        with bk.prepare_restore(settings.database_url, Path(path)) as prepared:
+            info = prepared.info
+            typer.echo(
+                f"checked {path}: a dcc database at revision {info.revision}, "
+                f"{info.tables} tables, {info.checked}"
+            )
+            if not yes:
+                if not typer.confirm(
+                    "This replaces everything in the configured database. Continue?",
+                    default=False,
+                ):
+                    fail("restore cancelled", code=1)
+                refuse_while_used()  # a process may have started while we asked
+            kept = prepared.keep_current(settings.var_dir)
+            if kept is not None:
+                typer.echo(f"the database it replaces is kept at {kept}")
+            prepared.replace_current()
     except bk.BackupError as exc:
         fail(str(exc))
         return
     typer.echo(f"database restored from {path}")
+    if info.older:
+        typer.secho(
+            f"the backup is at revision {info.revision}, older than this dcc ({info.head}): "
+            "run `dcc db upgrade` before starting web, worker and bot",
+            fg=typer.colors.YELLOW,
+        )
 
 
 # -------------------------------------------------------------------------- github

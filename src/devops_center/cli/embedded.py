@@ -26,7 +26,7 @@ async def run_embedded(
     settings = served_at(settings, host, port)  # the web check probes this very server
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
-    app = create_app(settings, engine=engine, sessionmaker=sessionmaker)
+    app = create_app(settings, engine=engine, sessionmaker=sessionmaker, process_kind="embedded")
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -15,6 +15,7 @@ def _ms(value: float | None) -> str:
 
 
 async def status_lines(settings: Settings, *, probe: bool = False) -> list[str]:
+    from devops_center.processes import service as processes
     from devops_center.status import service as status
 
     engine = make_engine(settings.database_url, pool_size=2)
@@ -22,6 +23,7 @@ async def status_lines(settings: Settings, *, probe: bool = False) -> list[str]:
     try:
         async with sessionmaker() as session:
             views = await status.current_states(session, settings)
+            running = await processes.alive(session)
         lines = [f"{'check':<20} {'state':<15} {'response':>9} {'uptime 24h':>11}  since"]
         for v in views:
             since = v.since.strftime("%Y-%m-%d %H:%M UTC") if v.since else "—"
@@ -31,6 +33,10 @@ async def status_lines(settings: Settings, *, probe: bool = False) -> list[str]:
                 f"{v.name:<20} {v.state:<15} {_ms(v.response_ms):>9} "
                 f"{_pct(v.uptime_24h):>11}  {since}"
             )
+        within = int(processes.ALIVE_WITHIN.total_seconds())
+        lines.append("")
+        lines.append(f"processes seen in the last {within} s: {len(running) or 'none'}")
+        lines += [f"  {processes.describe(p)}" for p in running]
         if probe:
             lines.append("")
             lines.append("probing now:")

@@ -55,7 +55,7 @@ def check_specs(settings: Settings) -> list[CheckSpec]:
                 "bot",
                 "bot",
                 True,
-                target=f"heartbeat {probes.BOT_HEARTBEAT_KEY}",
+                target="bot heartbeat (process_heartbeats)",
                 timeout=5.0,
                 configured=bot.enabled,
                 why=None if bot.enabled else bot.why,

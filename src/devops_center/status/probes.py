@@ -20,10 +20,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devops_center import cache as shared_cache
 from devops_center.db import utcnow
+from devops_center.processes import service as processes
 
-BOT_HEARTBEAT_KEY = "bot:heartbeat"
 BOT_HEARTBEAT_STALE = timedelta(seconds=90)
 USER_AGENT = "dcc-status/1 (+https://github.com/; DevOps Command Center)"
 
@@ -196,19 +195,15 @@ async def probe_bot(
     now: datetime | None = None,
     stale_after: timedelta = BOT_HEARTBEAT_STALE,
 ) -> ProbeResult:
-    """The bot process writes ``bot:heartbeat`` every 30 s; older than 90 s means down."""
+    """The bot keeps its ``process_heartbeats`` row fresh; not seen for 90 s means down."""
     try:
         async with asyncio.timeout(timeout_s), sessionmaker() as session:
-            value = await shared_cache.get(session, key=BOT_HEARTBEAT_KEY)
+            seen = await processes.last_seen(session, kind="bot")
     except Exception as exc:
         return ProbeResult(False, None, _reason(exc))
-    try:
-        beat = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        beat = None
-    if beat is None:
+    if seen is None:
         return ProbeResult(False, None, "no heartbeat from the bot yet")
-    age = (now or utcnow()) - beat
+    age = (now or utcnow()) - seen
     seconds = max(0, int(age.total_seconds()))
     if age > stale_after:
         return ProbeResult(False, None, f"last heartbeat {seconds} s ago")

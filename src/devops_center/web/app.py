@@ -32,6 +32,7 @@ from devops_center.errors import (
     Unavailable,
 )
 from devops_center.i18n import lazy
+from devops_center.processes.service import Heartbeat
 from devops_center.web.api import problems
 from devops_center.web.api.middleware import ApiMiddleware
 from devops_center.web.body_limit import MB, BodyLimitMiddleware
@@ -415,20 +416,30 @@ def create_app(
     *,
     engine: AsyncEngine | None = None,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    process_kind: str = "web",
 ) -> FastAPI:
-    """Build the ASGI app. The engine is created here (never at import) unless given."""
+    """Build the ASGI app. The engine is created here (never at import) unless given.
+
+    While served (its lifespan), the app keeps a heartbeat of ``process_kind`` ("web", or
+    "embedded" when ``dcc serve`` runs everything in one process).
+    """
     owns_engine = engine is None and sessionmaker is None
     if sessionmaker is None:
         engine = engine or make_engine(settings.database_url)
         sessionmaker = make_sessionmaker(engine)
+    heartbeat_db = sessionmaker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for hook in app.state.startup_hooks:
-            await hook(app)
-        yield
-        for hook in reversed(app.state.shutdown_hooks):
-            await hook(app)
+        heartbeat = Heartbeat.start(heartbeat_db, process_kind)
+        try:
+            for hook in app.state.startup_hooks:
+                await hook(app)
+            yield
+            for hook in reversed(app.state.shutdown_hooks):
+                await hook(app)
+        finally:
+            await heartbeat.stop()
         if owns_engine and engine is not None:
             await engine.dispose()
 

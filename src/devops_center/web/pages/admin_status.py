@@ -1,6 +1,7 @@
 """System status pages: ``/admin/status`` and the panel fragment ``/admin/devops`` loads.
 
-Thin: every figure comes from :mod:`devops_center.status.service`.
+Thin: every figure comes from :mod:`devops_center.status.service` (the running processes
+from :mod:`devops_center.processes.service`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.errors import Invalid
 from devops_center.i18n import gettext
+from devops_center.processes import service as processes
 from devops_center.status import service as status
 from devops_center.web.deps import AdminDep, LangDep, SessionDep, SettingsDep, prepare_page
 from devops_center.web.templating import render
@@ -87,6 +89,8 @@ async def _page(
             "form": form or default_form,
             "errors": errors or {},
             "timezone": settings.timezone,
+            "processes": await processes.alive(session, now=now),
+            "alive_within": int(processes.ALIVE_WITHIN.total_seconds()),
         },
         status_code=status_code,
     )

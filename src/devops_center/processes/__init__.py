@@ -1,0 +1,1 @@
+"""Running processes (web, worker, bot, embedded) and their heartbeats."""
