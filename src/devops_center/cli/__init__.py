@@ -575,7 +575,7 @@ def restore(
         with bk.prepare_restore(settings.database_url, Path(path)) as prepared:
             info = prepared.info
             typer.echo(
-                f"checked {path}: a dcc database at revision {info.revision}, "
+                f"checked {path}: a backup at revision {info.revision}, "
                 f"{info.tables} tables, {info.checked}"
             )
             if not yes:
