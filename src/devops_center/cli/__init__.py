@@ -563,7 +563,7 @@ def restore(
             )
         if running:
             typer.secho(
-                f"--force: restoring under {len(running)} running process(es)",
+                f"--force: going on although {len(running)} process(es) use this database",
                 err=True,
                 fg=typer.colors.YELLOW,
             )

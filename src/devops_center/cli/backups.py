@@ -6,8 +6,10 @@ Backup files are created 0600, in a directory created 0700.
 A restore takes only a file ``dcc backup`` made, and checks it before it touches the live
 database (:func:`prepare_restore`): a database of the right kind, integrity checked, with
 an ``alembic_version`` row that names a revision of our migration scripts, and every table
-that revision has. A PostgreSQL dump is also restored into a scratch database first, so a
-damaged or truncated dump is refused there. Then :class:`PreparedRestore` keeps the
+that revision has. A PostgreSQL dump is also restored once on trial, in a transaction of
+the live database that is always rolled back, so a damaged or truncated dump is refused
+there (a scratch database would need CREATEDB, and dropping it makes the whole server
+checkpoint). Then :class:`PreparedRestore` keeps the
 database it replaces (SQLite: ``<file>.before-restore-<UTC time>`` beside it; PostgreSQL:
 a pg_dump in ``$DCC_VAR_DIR/backups``) and replaces it in one transaction: SQLite's backup
 API writes the whole copy in one write transaction of the live file (its rollback journal
@@ -23,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
 import sqlite3
 import subprocess  # nosec B404 - runs pg_dump/pg_restore/psql with argument lists
@@ -265,7 +266,9 @@ def _sqlite_keep(live: Path) -> Path:
         shutil.copyfile(live, kept)
         wal = live.with_name(live.name + "-wal")
         if wal.exists():
-            shutil.copyfile(wal, kept.with_name(kept.name + "-wal"))
+            kept_wal = kept.with_name(kept.name + "-wal")
+            shutil.copyfile(wal, kept_wal)
+            kept_wal.chmod(0o600)
     return kept
 
 
@@ -321,14 +324,6 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-def _psql(url: URL, sql: str, *, database: str | None = None) -> list[str]:
-    args = [_tool("psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", *_pg_args(url, database)]
-    result = _run([*args, "-c", sql], _pg_env(url))
-    if result.returncode != 0:
-        raise BackupError(_one_line(result.stderr))
-    return [line for line in result.stdout.splitlines() if line]
-
-
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -372,49 +367,6 @@ def _pg_dump_revisions(backup: Path, shown: Path, url: URL) -> list[str]:
     return rows
 
 
-def _check_pg_in_scratch(backup: Path, shown: Path, url: URL) -> tuple[list[str], set[str]]:
-    """Restore the archive into a new scratch database; its revisions and tables."""
-    scratch = f"dcc_restore_check_{os.getpid()}_{secrets.token_hex(4)}"
-    try:
-        _psql(url, f"CREATE DATABASE {_quote_ident(scratch)} TEMPLATE template0")
-    except BackupError as exc:
-        raise BackupError(
-            f"cannot check the backup in a scratch database ({exc}); give the database user "
-            "CREATEDB, or restore by hand as docs/operations.md describes"
-        ) from exc
-    try:
-        result = _run(
-            [
-                _tool("pg_restore"),
-                "--no-owner",
-                "--no-privileges",
-                "--exit-on-error",
-                "--single-transaction",
-                *_pg_args(url, scratch),
-                str(backup),
-            ],
-            _pg_env(url),
-        )
-        if result.returncode != 0:
-            raise _truncated(shown, f"it does not restore: {_one_line(result.stderr)}")
-        tables = set(
-            _psql(
-                url,
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
-                database=scratch,
-            )
-        )
-        versions = (
-            _psql(url, "SELECT version_num FROM alembic_version", database=scratch)
-            if "alembic_version" in tables
-            else []
-        )
-        return versions, tables
-    finally:
-        with contextlib.suppress(BackupError, subprocess.SubprocessError):
-            _psql(url, f"DROP DATABASE IF EXISTS {_quote_ident(scratch)} WITH (FORCE)")
-
-
 def _check_pg(backup: Path, shown: Path, url: URL) -> tuple[BackupInfo, set[str]]:
     if backup.stat().st_size == 0:
         raise _not_ours(shown, "is empty")
@@ -422,9 +374,14 @@ def _check_pg(backup: Path, shown: Path, url: URL) -> tuple[BackupInfo, set[str]
     if "alembic_version" not in tables or "alembic_version" not in data:
         raise _not_ours(shown, "is not a dcc database (it has no alembic_version table)")
     _check_revision(shown, _pg_dump_revisions(backup, shown, url), tables)
-    versions, restored = _check_pg_in_scratch(backup, shown, url)
+    try:
+        lines = _pg_restore_in_transaction(backup, url, tables, commit=False)
+    except BackupError as exc:
+        raise _truncated(shown, f"it does not restore: {exc}") from exc
+    versions = [line.removeprefix("dcc-revision ") for line in lines if "dcc-revision " in line]
+    restored = {line.removeprefix("dcc-table ") for line in lines if "dcc-table " in line}
     info = _check_revision(shown, versions, restored)
-    return replace(info, checked="restores cleanly into a scratch database"), tables
+    return replace(info, checked="a trial restore (rolled back) went through"), tables
 
 
 def _pg_dump(url: URL, output: Path) -> None:
@@ -445,22 +402,38 @@ def _pg_dump(url: URL, output: Path) -> None:
         raise BackupError(f"pg_dump failed: {_one_line(result.stderr)}")
 
 
-def _pg_apply(backup: Path, url: URL, dump_tables: set[str]) -> None:
+# Read back inside the trial transaction, before it is rolled back.
+_TRIAL_CHECK = """
+SELECT 'dcc-revision ' || version_num FROM public.alembic_version;
+SELECT 'dcc-table ' || tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public';
+ROLLBACK;
+"""
+
+
+def _pg_restore_in_transaction(
+    backup: Path, url: URL, dump_tables: set[str], *, commit: bool
+) -> list[str]:
     """Drop our tables and restore the archive in one transaction of the live database.
 
     ``pg_restore --clean --if-exists`` drops what the archive holds before creating it; our
-    tables the archive lacks (a newer schema's) are dropped first. COMMIT is sent only when
-    pg_restore produced the whole script, so a dump that breaks half-way changes nothing.
+    tables the archive lacks (a newer schema's) are dropped first. ``commit=False`` is a
+    trial: it reads back the revision and the tables, then rolls back (what psql printed is
+    returned). With ``commit=True``, COMMIT is sent only when pg_restore produced the whole
+    script; any error before it leaves the database as it was.
     """
     from devops_center.models import Base
 
     extra = sorted(set(Base.metadata.tables) - dump_tables)
     env = _pg_env(url)
-    with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as restore_err,
+        tempfile.TemporaryFile() as psql_err,
+    ):
         psql = subprocess.Popen(  # noqa: S603 - our tool, an argument list, no shell
-            [_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *_pg_args(url)],
+            [_tool("psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", *_pg_args(url)],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=psql_err,
             env=env,
         )
@@ -482,14 +455,14 @@ def _pg_apply(backup: Path, url: URL, dump_tables: set[str]) -> None:
         assert psql.stdin is not None and restore.stdout is not None
         complete = False
         try:
-            psql.stdin.write(b"BEGIN;\n")
+            psql.stdin.write(b"SET client_min_messages = warning;\nBEGIN;\n")
             if extra:
                 names = ", ".join(f"public.{_quote_ident(t)}" for t in extra)
                 psql.stdin.write(f"DROP TABLE IF EXISTS {names} CASCADE;\n".encode())
             shutil.copyfileobj(restore.stdout, psql.stdin, 1 << 16)
             complete = restore.wait(timeout=BACKUP_TIMEOUT) == 0
             if complete:
-                psql.stdin.write(b"COMMIT;\n")
+                psql.stdin.write(b"COMMIT;\n" if commit else _TRIAL_CHECK.encode())
         except BrokenPipeError:  # psql stopped at an error: it rolls back
             pass
         finally:
@@ -500,13 +473,13 @@ def _pg_apply(backup: Path, url: URL, dump_tables: set[str]) -> None:
             restore.wait()
             restore.stdout.close()
             psql.wait(timeout=BACKUP_TIMEOUT)
-        restore_err.seek(0)
-        psql_err.seek(0)
-        problem = psql_err.read().decode(errors="replace") or restore_err.read().decode(
-            errors="replace"
-        )
+        for f in (out, restore_err, psql_err):
+            f.seek(0)
+        printed = out.read().decode(errors="replace").splitlines()
+        problem = (psql_err if complete else restore_err).read().decode(errors="replace")
     if psql.returncode != 0 or not complete:
-        raise BackupError(f"restore failed, the database is unchanged: {_one_line(problem)}")
+        raise BackupError(_one_line(problem))
+    return printed
 
 
 # ------------------------------------------------------------------------------ backup
@@ -585,7 +558,10 @@ class PreparedRestore:
             assert self.sqlite_copy is not None
             _sqlite_apply(self.sqlite_copy, _sqlite_path(url))
         else:
-            _pg_apply(self.backup, url, set(self.dump_tables))
+            try:
+                _pg_restore_in_transaction(self.backup, url, set(self.dump_tables), commit=True)
+            except BackupError as exc:
+                raise BackupError(f"restore failed, the database is unchanged: {exc}") from exc
 
 
 @contextlib.contextmanager
