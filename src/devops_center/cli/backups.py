@@ -29,6 +29,7 @@ import shutil
 import sqlite3
 import subprocess  # nosec B404 - runs pg_dump/pg_restore/psql with argument lists
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -375,9 +376,13 @@ def _check_pg(backup: Path, shown: Path, url: URL) -> tuple[BackupInfo, set[str]
         raise _not_ours(shown, "is not a dcc database (it has no alembic_version table)")
     _check_revision(shown, _pg_dump_revisions(backup, shown, url), tables)
     try:
-        lines = _pg_restore_in_transaction(backup, url, tables, commit=False)
-    except BackupError as exc:
+        lines = _pg_restore(backup, url, tables, commit=False)
+    except _ArchiveBroken as exc:
         raise _truncated(shown, f"it does not restore: {exc}") from exc
+    except BackupError as exc:
+        raise BackupError(
+            f"refused: {shown} did not restore on trial ({exc}); the database is unchanged"
+        ) from exc
     versions = [line.removeprefix("dcc-revision ") for line in lines if "dcc-revision " in line]
     restored = {line.removeprefix("dcc-table ") for line in lines if "dcc-table " in line}
     info = _check_revision(shown, versions, restored)
@@ -400,6 +405,44 @@ def _pg_dump(url: URL, output: Path) -> None:
     if result.returncode != 0:
         output.unlink(missing_ok=True)
         raise BackupError(f"pg_dump failed: {_one_line(result.stderr)}")
+
+
+class _ArchiveBroken(BackupError):
+    """pg_restore could not read the archive through (truncated, damaged)."""
+
+
+LOCK_RETRIES = 5
+
+
+def _pg_restore(backup: Path, url: URL, dump_tables: set[str], *, commit: bool) -> list[str]:
+    """:func:`_pg_restore_in_transaction`, tried again when it lost a deadlock.
+
+    Under ``--force`` running processes hold locks on our tables; the restore takes them
+    all first, in one order, but a process that waits for one of them while holding
+    another can still make the server abort one side. That side tries again.
+    """
+    for attempt in range(1, LOCK_RETRIES + 1):
+        try:
+            return _pg_restore_in_transaction(backup, url, dump_tables, commit=commit)
+        except _ArchiveBroken:
+            raise
+        except BackupError as exc:
+            if "deadlock detected" not in str(exc) or attempt == LOCK_RETRIES:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# Every table of the schema, locked first and in one (sorted) order, so that the restore
+# never waits for a lock half-way while holding others.
+_LOCK_TABLES = b"""
+DO $dcc$ DECLARE t text; BEGIN
+  FOR t IN SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'
+           ORDER BY tablename LOOP
+    EXECUTE format('LOCK TABLE public.%I IN ACCESS EXCLUSIVE MODE', t);
+  END LOOP;
+END $dcc$;
+"""
 
 
 # Read back inside the trial transaction, before it is rolled back.
@@ -456,6 +499,7 @@ def _pg_restore_in_transaction(
         complete = False
         try:
             psql.stdin.write(b"SET client_min_messages = warning;\nBEGIN;\n")
+            psql.stdin.write(_LOCK_TABLES)
             if extra:
                 names = ", ".join(f"public.{_quote_ident(t)}" for t in extra)
                 psql.stdin.write(f"DROP TABLE IF EXISTS {names} CASCADE;\n".encode())
@@ -478,7 +522,7 @@ def _pg_restore_in_transaction(
         printed = out.read().decode(errors="replace").splitlines()
         problem = (psql_err if complete else restore_err).read().decode(errors="replace")
     if psql.returncode != 0 or not complete:
-        raise BackupError(_one_line(problem))
+        raise (BackupError if complete else _ArchiveBroken)(_one_line(problem))
     return printed
 
 
@@ -559,7 +603,7 @@ class PreparedRestore:
             _sqlite_apply(self.sqlite_copy, _sqlite_path(url))
         else:
             try:
-                _pg_restore_in_transaction(self.backup, url, set(self.dump_tables), commit=True)
+                _pg_restore(self.backup, url, set(self.dump_tables), commit=True)
             except BackupError as exc:
                 raise BackupError(f"restore failed, the database is unchanged: {exc}") from exc
 
