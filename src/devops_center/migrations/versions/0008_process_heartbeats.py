@@ -2,8 +2,8 @@
 
 The bot's heartbeat moves here from the cache entry ``bot:heartbeat``.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 16:55:25.784739
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import devops_center.db
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
