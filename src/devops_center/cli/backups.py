@@ -458,15 +458,30 @@ def _pg_restore_in_transaction(
 ) -> list[str]:
     """Drop our tables and restore the archive in one transaction of the live database.
 
-    ``pg_restore --clean --if-exists`` drops what the archive holds before creating it; our
-    tables the archive lacks (a newer schema's) are dropped first. ``commit=False`` is a
+    Every table, sequence and function of the live schema is dropped first, in the same
+    transaction, then the archive is created. ``commit=False`` is a
     trial: it reads back the revision and the tables, then rolls back (what psql printed is
     returned). With ``commit=True``, COMMIT is sent only when pg_restore produced the whole
     script; any error before it leaves the database as it was.
     """
-    from devops_center.models import Base
-
-    extra = sorted(set(Base.metadata.tables) - dump_tables)
+    # Everything of the live schema goes first (inside the transaction: a failure leaves it
+    # as it was): a newer schema's tables and the constraints later migrations added to
+    # older tables would otherwise stand in the way of the archive's own objects.
+    drop_all = b"""
+DO $dcc$ DECLARE r record; BEGIN
+  FOR r IN SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public' LOOP
+    EXECUTE format('DROP TABLE IF EXISTS public.%I CASCADE', r.tablename);
+  END LOOP;
+  FOR r IN SELECT sequencename FROM pg_catalog.pg_sequences WHERE schemaname = 'public' LOOP
+    EXECUTE format('DROP SEQUENCE IF EXISTS public.%I CASCADE', r.sequencename);
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_catalog.pg_proc p
+           JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'public' LOOP
+    EXECUTE format('DROP FUNCTION IF EXISTS %s CASCADE', r.fn);
+  END LOOP;
+END $dcc$;
+"""
     env = _pg_env(url)
     with (
         tempfile.TemporaryFile() as out,
@@ -483,8 +498,6 @@ def _pg_restore_in_transaction(
         restore = subprocess.Popen(  # noqa: S603 - our tool, an argument list, no shell
             [
                 _tool("pg_restore"),
-                "--clean",
-                "--if-exists",
                 "--no-owner",
                 "--no-privileges",
                 "-f",
@@ -500,9 +513,7 @@ def _pg_restore_in_transaction(
         try:
             psql.stdin.write(b"SET client_min_messages = warning;\nBEGIN;\n")
             psql.stdin.write(_LOCK_TABLES)
-            if extra:
-                names = ", ".join(f"public.{_quote_ident(t)}" for t in extra)
-                psql.stdin.write(f"DROP TABLE IF EXISTS {names} CASCADE;\n".encode())
+            psql.stdin.write(drop_all)
             shutil.copyfileobj(restore.stdout, psql.stdin, 1 << 16)
             complete = restore.wait(timeout=BACKUP_TIMEOUT) == 0
             if complete:
