@@ -151,15 +151,16 @@ def main() -> int:
         wait_ready(base)
 
         stats = load.Stats(allow_503=True)
-        stop_at = time.monotonic() + args.duration
 
         async def scenario() -> None:
+            clock = load.Clock(len(emails), args.duration)
             clients = asyncio.gather(
                 *(
-                    load.client_loop(base, e, token, i == 0, stop_at, stats)
+                    load.client_loop(base, e, token, i == 0, clock, stats)
                     for i, e in enumerate(emails)
                 )
             )
+            await clock.started.wait()  # the faults are timed from the end of sign-in
             await asyncio.sleep(args.duration * 0.25)
             print("faults: restarting PostgreSQL")
             await asyncio.to_thread(pg_ctl, data, pg_port, "stop")

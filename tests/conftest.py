@@ -28,12 +28,13 @@ from devops_center.config import Settings, get_settings
 from devops_center.db import make_engine, make_sessionmaker
 from devops_center.migrations import runner
 from devops_center.models import Base
+from devops_center.users import credentials
 from devops_center.users import service as users
 from devops_center.users.models import User
 
 # Cheap argon2 parameters for the suite only (hundreds of users are created and signed
 # in); the product's own parameters are argon2-cffi's defaults, tested in tests/users.
-users._hasher = users.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+credentials._hasher = credentials.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_HOST = os.environ.get("DCC_TEST_PG_HOST", "127.0.0.1")

@@ -41,6 +41,7 @@ def test_database_url_spellings(given: str, expected: str) -> None:
         ("GITHUB_REPO", "just-a-name", "GITHUB_REPO: must be owner/name"),
         ("TELEGRAM_CHAT_ID", "abc", "TELEGRAM_CHAT_ID:"),
         ("DCC_DEFAULT_LANGUAGE", "de", "DCC_DEFAULT_LANGUAGE:"),
+        ("DCC_JOB_LEASE_SECONDS", "2", "DCC_JOB_LEASE_SECONDS: Input should be greater than"),
     ],
 )
 def test_bad_values_give_one_clear_line(

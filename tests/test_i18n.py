@@ -17,6 +17,7 @@ KEYWORDS = {
     "lazy": None,
     "_": None,
     "_n": (1, 2),
+    "_p": ((1, "c"), 2),
 }
 
 
@@ -55,6 +56,24 @@ def test_every_marked_string_has_a_russian_translation() -> None:
     assert not missing, "untranslated strings:\n" + "\n".join(missing)
 
 
+def test_no_message_has_two_russian_translations() -> None:
+    """The catalogs are merged into one: the same msgid (in the same context) translated
+    two ways in two files shows whichever file merges last, on every page."""
+    seen: dict[tuple[str | None, str], tuple[str, object]] = {}
+    clashes = []
+    for po in i18n.catalog_files("ru"):
+        with po.open("rb") as fh:
+            for msg in read_po(fh, locale="ru"):
+                if not msg.id:
+                    continue
+                key = (msg.context, msg.id[0] if isinstance(msg.id, tuple) else msg.id)
+                text = tuple(msg.string) if isinstance(msg.string, tuple | list) else msg.string
+                first = seen.setdefault(key, (po.name, text))
+                if first[1] != text:
+                    clashes.append(f"{key}: {first[0]} {first[1]!r} / {po.name} {text!r}")
+    assert not clashes, "give one translation or a msgctxt:\n" + "\n".join(clashes)
+
+
 def test_placeholders_survive_translation() -> None:
     import re
 
@@ -78,6 +97,20 @@ def test_language_negotiation() -> None:
     assert i18n.negotiate_accept_language("de-DE", "ru") == "ru"
     assert i18n.negotiate_accept_language("en;q=0.1,ru;q=0.9") == "ru"
     assert i18n.pick_language(None, "ru_RU", default="en") == "ru"
+
+
+def test_one_date_format_family_in_the_users_time_zone() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    when = datetime(2026, 12, 4, 15, 4, 5, tzinfo=UTC)
+    moscow = ZoneInfo("Europe/Moscow")
+    for fmt in ("short", "medium"):  # the pages asked for both; one family now
+        assert i18n.format_datetime(when, "en", moscow, fmt) == "Dec 4, 2026, 6:04 PM"
+        assert i18n.format_datetime(when, "ru", moscow, fmt) == "4 дек. 2026 г., 18:04"
+    naive = when.replace(tzinfo=None)  # SQLite gives naive UTC
+    assert i18n.format_datetime(naive, "ru", moscow) == "4 дек. 2026 г., 18:04"
+    assert "/" not in i18n.format_datetime(when, "en", moscow, "short")  # no US 12/4/26
 
 
 def test_ago_uses_russian_plural_forms() -> None:

@@ -154,6 +154,11 @@ class Settings(BaseSettings):
 
     default_language: Language = _alias("en", "DCC_DEFAULT_LANGUAGE", "default_language")
     timezone: str = _alias("UTC", "DCC_TIMEZONE", "timezone")
+    # The change failure rate: failed + rolled back deployments ("deployments") or
+    # deployments that caused an incident ("incidents", as DevLake counts).
+    cfr_mode: Literal["deployments", "incidents"] = _alias(
+        "deployments", "DCC_CFR_MODE", "cfr_mode"
+    )
     morning_at: time = _alias(time(9, 0), "DCC_MORNING_AT", "morning_at")
     metrics_token: SecretStr | None = _alias(None, "DCC_METRICS_TOKEN", "metrics_token")
 
@@ -172,6 +177,15 @@ class Settings(BaseSettings):
         14.0, "DCC_SESSION_LIFETIME_DAYS", "session_lifetime_days"
     )
     cookie_secure: bool | None = _alias(None, "DCC_COOKIE_SECURE", "cookie_secure")
+    # How long a worker's claim on a job holds without renewal: the worker renews it every
+    # third of this while the job runs, so this bounds how soon the job of a killed worker
+    # is taken again, not how long a job may take.
+    job_lease_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=3600,
+        validation_alias=AliasChoices("DCC_JOB_LEASE_SECONDS", "job_lease_seconds"),
+    )
     log_level: str = _alias("INFO", "DCC_LOG_LEVEL", "log_level")
     # The support brain's embedding model (brain/embedder.py lists them); "none" = lexical.
     embedding_model: str = _alias("use-multilingual-v3", "DCC_EMBEDDING_MODEL", "embedding_model")

@@ -2,12 +2,25 @@
 
 from devops_center.apikit.models import IdempotencyRecord, RateWindow
 from devops_center.architecture.models import ArchEdge, ArchModule, ArchPackage, ArchScan
-from devops_center.brain.models import BrainDocument, BrainState
+from devops_center.brain.models import BrainDocument, BrainQuestion, BrainState
 from devops_center.cache import CacheEntry
 from devops_center.db import Base
-from devops_center.deployments.models import ChangelogEntry, Deployment, DeploymentCommit
+from devops_center.deployments.models import (
+    ChangelogEntry,
+    CommitFirstDeploy,
+    Deployment,
+    DeploymentCommit,
+    DeploymentDay,
+    RollupState,
+)
 from devops_center.dialogs import BotDialog
-from devops_center.github.models import GithubIssue, GithubIssueRequest, GithubSyncState
+from devops_center.github.models import (
+    GithubIssue,
+    GithubIssueRequest,
+    GithubSyncState,
+    PullRequest,
+    PullRequestFile,
+)
 from devops_center.incidents.models import Incident
 from devops_center.notify.models import SentAlert
 from devops_center.outbox.models import Job, WebhookDelivery
@@ -19,12 +32,21 @@ from devops_center.status.models import (
     MaintenanceWindowRow,
     RollupWatermark,
 )
-from devops_center.support.models import BugLog, FaqEntry, FaqTranslation, FaqVote
+from devops_center.support.models import (
+    BugDuplicate,
+    BugFollower,
+    BugLog,
+    FaqEntry,
+    FaqTranslation,
+    FaqVote,
+)
 from devops_center.users.models import (
     ApiToken,
     AuditLog,
+    Invite,
     LoginLink,
     LoginThrottle,
+    TelegramInitDataUse,
     User,
     UserSession,
 )
@@ -39,15 +61,20 @@ __all__ = [
     "Base",
     "BotDialog",
     "BrainDocument",
+    "BrainQuestion",
     "BrainState",
+    "BugDuplicate",
+    "BugFollower",
     "BugLog",
     "CacheEntry",
     "ChangelogEntry",
     "CheckResult",
     "CheckRollup",
     "CheckState",
+    "CommitFirstDeploy",
     "Deployment",
     "DeploymentCommit",
+    "DeploymentDay",
     "FaqEntry",
     "FaqTranslation",
     "FaqVote",
@@ -56,14 +83,19 @@ __all__ = [
     "GithubSyncState",
     "IdempotencyRecord",
     "Incident",
+    "Invite",
     "Job",
     "LoginLink",
     "LoginThrottle",
     "MaintenanceWindowRow",
     "ProcessHeartbeat",
+    "PullRequest",
+    "PullRequestFile",
     "RateWindow",
+    "RollupState",
     "RollupWatermark",
     "SentAlert",
+    "TelegramInitDataUse",
     "User",
     "UserSession",
     "WebhookDelivery",

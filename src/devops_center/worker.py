@@ -6,8 +6,11 @@ imported here (:func:`load_job_kinds`).
 
 Any number of workers can run against one database: on PostgreSQL a job is claimed
 with ``FOR UPDATE SKIP LOCKED``; on SQLite with a compare-and-set update. A claim is a
-lease: a worker killed mid-job leaves it ``running`` with ``locked_until`` in the past,
-and the next worker takes it again (jobs are safe to run twice).
+lease (``DCC_JOB_LEASE_SECONDS``) that the worker renews while the job runs: a slow job
+stays with its worker, while a worker killed mid-job leaves it ``running`` with a
+``locked_until`` that soon passes, and the next worker takes it again (jobs are safe to
+run twice). The outcome of a job is recorded even across a database restart: the worker
+keeps trying for :data:`FINISH_PATIENCE` rather than forget a job it ran.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.config import Settings
-from devops_center.db import utcnow
+from devops_center.db import db_error_kind, db_error_summary, utcnow
 from devops_center.outbox import registry
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
@@ -43,7 +46,11 @@ from devops_center.processes.service import Heartbeat
 
 log = logging.getLogger("devops_center.worker")
 
-LEASE = timedelta(minutes=5)
+# The lease of a claim when the caller names none (tests, tools); workers use the setting.
+DEFAULT_LEASE = 60.0
+# How long recording a job's outcome waits for a database that is away: a restart or a
+# fail-over takes seconds to a minute, and an outcome given up on makes the job run again.
+FINISH_PATIENCE = 120.0
 
 
 def load_job_kinds() -> None:
@@ -51,6 +58,7 @@ def load_job_kinds() -> None:
     import devops_center.apikit.jobs
     import devops_center.architecture.jobs
     import devops_center.brain.jobs
+    import devops_center.changelog.jobs
     import devops_center.deployments.jobs
     import devops_center.github.jobs
     import devops_center.notify.jobs
@@ -76,8 +84,9 @@ async def claim(
     *,
     owner: str,
     kinds: list[str] | None = None,
+    lease: float = DEFAULT_LEASE,
 ) -> Job | None:
-    """Claim one due job, or None."""
+    """Claim one due job for ``lease`` seconds, or None."""
     now = utcnow()
     async with sessionmaker() as session, session.begin():
         stmt = select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(1)  # type: ignore[arg-type]
@@ -95,7 +104,7 @@ async def claim(
                 status="running",
                 attempts=Job.attempts + 1,
                 locked_by=owner,
-                locked_until=now + LEASE,
+                locked_until=now + timedelta(seconds=lease),
                 updated_at=now,
             )
             .returning(Job)
@@ -103,15 +112,58 @@ async def claim(
         return result.scalar_one_or_none()
 
 
+async def keep_lease(
+    sessionmaker: async_sessionmaker[AsyncSession], job: Job, *, owner: str, lease: float
+) -> None:
+    """Renew this worker's lease on ``job`` every third of ``lease`` until cancelled.
+
+    Two renewals may fail (the database restarting) before the lease runs out; a lease
+    found taken by another worker is not fought over (the job is safe to run twice).
+    """
+    while True:
+        await asyncio.sleep(lease / 3)
+        try:
+            async with sessionmaker() as session, session.begin():
+                now = utcnow()
+                result = await session.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.locked_by == owner, Job.status == "running")
+                    .values(locked_until=now + timedelta(seconds=lease), updated_at=now)
+                )
+        except Exception as exc:
+            log.warning("renewing the lease of job %s failed: %s", job.id, db_error_summary(exc))
+            continue
+        if getattr(result, "rowcount", 1) == 0:
+            log.warning("job %s (%s): lease lost to another worker", job.id, job.kind)
+            return
+
+
 async def _finish(
     sessionmaker: async_sessionmaker[AsyncSession], job: Job, *, owner: str, **values: object
 ) -> None:
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.locked_by == owner)
-            .values(locked_until=None, locked_by=None, updated_at=utcnow(), **values)
-        )
+    """Record a job's outcome, waiting out a database that is away for a while."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + FINISH_PATIENCE
+    pause = 0.5
+    while True:
+        try:
+            async with sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.locked_by == owner)
+                    .values(locked_until=None, locked_by=None, updated_at=utcnow(), **values)
+                )
+            return
+        except Exception as exc:
+            if db_error_kind(exc) != "unavailable" or loop.time() + pause > give_up:
+                raise
+            log.warning(
+                "recording the outcome of job %s waits for the database: %s",
+                job.id,
+                db_error_summary(exc),
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)
 
 
 async def run_job(
@@ -121,8 +173,33 @@ async def run_job(
     *,
     owner: str,
     extras: dict[str, object] | None = None,
+    lease: float | None = None,
 ) -> str:
-    """Run one claimed job and record its outcome. Returns the new status."""
+    """Run one claimed job, renewing its lease, and record its outcome. Returns the new status."""
+    keeper = asyncio.create_task(
+        keep_lease(
+            sessionmaker,
+            job,
+            owner=owner,
+            lease=float(settings.job_lease_seconds) if lease is None else lease,
+        )
+    )
+    try:
+        return await _run_job(settings, sessionmaker, job, owner=owner, extras=extras)
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+
+
+async def _run_job(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    job: Job,
+    *,
+    owner: str,
+    extras: dict[str, object] | None,
+) -> str:
     try:
         message, handler = registry.parse(job.kind, dict(job.payload or {}))
     except (UnknownJob, ValidationError) as exc:
@@ -241,9 +318,10 @@ async def drain(
     """Run due jobs until none is left (tests, `dcc worker --once`). Returns jobs run."""
     load_job_kinds()
     owner = worker_id()
+    lease = float(settings.job_lease_seconds)
     ran = 0
     while ran < max_jobs:
-        job = await claim(sessionmaker, owner=owner, kinds=kinds)
+        job = await claim(sessionmaker, owner=owner, kinds=kinds, lease=lease)
         if job is None:
             break
         await run_job(settings, sessionmaker, job, owner=owner)
@@ -264,21 +342,25 @@ async def run_worker(
     load_job_kinds()
 
     owner = worker_id()
+    lease = float(settings.job_lease_seconds)
     log.info("worker %s started (%d runners, %d job kinds)", owner, concurrency, len(HANDLERS))
 
     async def runner() -> None:
         while not stop.is_set():
             try:
-                job = await claim(sessionmaker, owner=owner)
-            except Exception:
-                log.exception("claiming a job failed; retrying")
+                job = await claim(sessionmaker, owner=owner, lease=lease)
+            except Exception as exc:
+                if db_error_kind(exc) == "unavailable":
+                    log.warning("claiming a job failed; retrying: %s", db_error_summary(exc))
+                else:
+                    log.exception("claiming a job failed; retrying")
                 job = None
             if job is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll_interval)
                 continue
             try:
-                await run_job(settings, sessionmaker, job, owner=owner)
+                await run_job(settings, sessionmaker, job, owner=owner, lease=lease)
             except Exception:
                 log.exception("recording the outcome of job %s failed", job.id)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from devops_center.users.models import User
 from tests.hardening.conftest import live_server, live_server_with  # noqa: F401 (fixtures)
 
@@ -20,7 +20,7 @@ def make_token(sessionmaker: Any) -> MakeToken:
 
     async def factory(*scopes: str, user: User | None = None, name: str = "t") -> dict[str, str]:
         async with sessionmaker() as s, s.begin():
-            _row, plaintext = await users.create_token(
+            _row, plaintext = await api_tokens.create_token(
                 s, name=name, scopes=list(scopes), user_id=user.id if user else None
             )
         return {"authorization": f"Bearer {plaintext}"}

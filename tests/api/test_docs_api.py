@@ -15,8 +15,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from devops_center.incidents.models import Incident
-from devops_center.support.models import BugLog, FaqEntry
+from devops_center.support.models import BugComment, BugLog, FaqEntry
 from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from devops_center.users.models import User
 from tests.conftest import unavailable
 
@@ -36,7 +37,7 @@ async def test_the_documented_session_runs(
         if shutil.which(binary) is None:
             unavailable(binary, "not installed (.ci/run installs it)")
     async with sessionmaker() as s, s.begin():
-        _row, token = await users.create_token(
+        _row, token = await api_tokens.create_token(
             s, name="docs", scopes=["admin"], user_id=people["owner"].id
         )
     image = io.BytesIO()
@@ -60,6 +61,13 @@ async def test_the_documented_session_runs(
     assert "title: String should have at least 3 characters" in out
     assert "priority: " in out
     assert "10 I forgot my password" in out and "20 How do I get VPN access?" in out
+    assert '{"id":1,"from_team":true,"internal":false}' in out
+    assert re.search(r"^/api/v1/bugs/\d+/comments/3/attachment$", out, re.M), out
+    assert "Test owner internal=true: Same as the CDN outage last week?" in out
+    assert "status in_progress" in out and "comment  Thanks! Which browser was it?" in out
+    assert "invite link: true" in out and "lee@example.com employee" in out
+    assert re.search(r"^204$", out, re.M), out
+    assert "user deactivate by Test owner" in out or "user update by Test owner" in out, out
 
     async with sessionmaker() as s:
         bugs = list((await s.execute(select(BugLog).order_by(BugLog.id))).scalars())
@@ -72,5 +80,11 @@ async def test_the_documented_session_runs(
         assert len(list((await s.execute(select(FaqEntry))).scalars())) == 2
         incident = (await s.execute(select(Incident))).scalar_one()
         assert incident.resolved_at is not None and incident.opened_by == people["owner"].id
+        notes = list((await s.execute(select(BugComment).order_by(BugComment.id))).scalars())
+        assert [(c.internal, c.bug_id) for c in notes] == [(False, bugs[0].id)] * 1 + [
+            (True, bugs[0].id),
+            (False, bugs[0].id),
+        ]
+        assert notes[2].attachment_key
         dana = await users.get_by_email(s, email="dana@example.com")
         assert dana is not None and dana.role == "manager" and not dana.is_active

@@ -66,10 +66,11 @@ async def test_a_user_token_is_narrowed_to_the_users_role(
     the owner's rights from their tokens at once."""
     from devops_center.errors import Invalid
     from devops_center.users import service as users
+    from devops_center.users import tokens as api_tokens
 
     async with sessionmaker() as s, s.begin():
         with pytest.raises(Invalid) as refused_scope:
-            await users.create_token(
+            await api_tokens.create_token(
                 s, name="x", scopes=["users:admin"], user_id=people["employee"].id
             )
     assert "scope" in refused_scope.value.fields
@@ -94,11 +95,11 @@ async def test_an_expired_token_is_refused(client: httpx.AsyncClient, sessionmak
     from datetime import timedelta
 
     from devops_center.db import utcnow
-    from devops_center.users import service as users
+    from devops_center.users import tokens as api_tokens
     from devops_center.users.models import ApiToken
 
     async with sessionmaker() as s, s.begin():
-        row, plaintext = await users.create_token(
+        row, plaintext = await api_tokens.create_token(
             s, name="short", scopes=["bugs:read"], expires_at=utcnow() + timedelta(hours=1)
         )
     auth = {"authorization": f"Bearer {plaintext}"}

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 
 from devops_center.architecture.models import ArchScan
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from tests.architecture import tree as fixture
 
 
 async def _token(sessionmaker, *scopes: str) -> dict[str, str]:
     async with sessionmaker() as s, s.begin():
-        _row, plaintext = await users.create_token(s, name="reader", scopes=list(scopes))
+        _row, plaintext = await api_tokens.create_token(s, name="reader", scopes=list(scopes))
     return {"authorization": f"Bearer {plaintext}"}
 
 
@@ -35,6 +35,7 @@ async def test_the_graph_with_a_scoped_token(
         "fan_out",
         "centrality",
         "in_cycle",
+        "recent_change",  # 0 without changelog entries
     }
     assert modules["shop.util"]["loc"] == fixture.UTIL_LOC
     assert modules["shop.util"]["path"] == "src/shop/util.py"

@@ -136,3 +136,7 @@ def ann(standin: StandIn) -> TgUser:
 @pytest.fixture
 def boss(standin: StandIn) -> TgUser:
     return TgUser(standin, SUPERADMIN_TG, lang="ru", first_name="Ольга")
+
+
+# the evaluation FAQ, stored and indexed with the real model (tests/brain/conftest.py)
+from tests.brain.conftest import eval_set, faq, model  # noqa: E402, F401

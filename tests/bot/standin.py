@@ -106,6 +106,18 @@ def check_markup(markup: Any) -> None:
             url = button.get("url")
             if url is not None and not str(url).startswith(("https://", "http://", "tg://")):
                 raise BadRequest("Bad Request: BUTTON_URL_INVALID")
+            web_app = button.get("web_app")
+            if web_app is not None:
+                check_web_app_url(web_app)
+
+
+def check_web_app_url(web_app: Any) -> None:
+    """Telegram opens Mini Apps over https only."""
+    url = str((web_app or {}).get("url") or "")
+    if not url.startswith("https://"):
+        raise BadRequest(
+            f"Bad Request: Web App URL '{url}' is invalid: only HTTPS links are allowed"
+        )
 
 
 def check_request(method: str, params: dict[str, Any]) -> None:
@@ -118,6 +130,12 @@ def check_request(method: str, params: dict[str, Any]) -> None:
         check_text(str(params["text"]), None, 200, "callback answer text")
     if "reply_markup" in params:
         check_markup(params["reply_markup"])
+    if method == "setChatMenuButton":
+        button = params.get("menu_button") or {}
+        if button.get("type") == "web_app":
+            if not button.get("text"):
+                raise BadRequest("Bad Request: menu button text is empty")
+            check_web_app_url(button.get("web_app"))
 
 
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "DCC", "username": "dcc_test_bot"}
@@ -152,12 +170,24 @@ class Call:
         markup = self.params.get("reply_markup") or {}
         rows = markup.get("inline_keyboard") or []
         return [
-            (b.get("text", ""), b.get("callback_data") or b.get("url", "")) for r in rows for b in r
+            (
+                b.get("text", ""),
+                b.get("callback_data") or b.get("url") or (b.get("web_app") or {}).get("url", ""),
+            )
+            for r in rows
+            for b in r
         ]
 
 
 def _parse_value(key: str, value: str) -> Any:
-    if key in ("reply_markup", "link_preview_options", "allowed_updates", "commands", "scope"):
+    if key in (
+        "reply_markup",
+        "link_preview_options",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "menu_button",
+    ):
         try:
             return json.loads(value)
         except ValueError:
@@ -174,6 +204,7 @@ class StandIn:
     failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     url: str = ""
     queued_at: dict[int, float] = field(default_factory=dict)
+    fetched_at: dict[int, float] = field(default_factory=dict)  # first handed to getUpdates
     latency: float = 0.0  # seconds of network round trip added to every method but getUpdates
     refused: list[Call] = field(default_factory=list)  # requests answered 400, as Telegram would
 
@@ -294,7 +325,11 @@ class StandIn:
                 await asyncio.wait_for(self._cond.wait_for(lambda: bool(self.updates)), timeout)
             except TimeoutError:
                 return []
-            return copy.deepcopy(self.updates[:limit])
+            batch = self.updates[:limit]
+            now = time.perf_counter()
+            for u in batch:
+                self.fetched_at.setdefault(u["update_id"], now)
+            return copy.deepcopy(batch)
 
     async def _file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
@@ -400,7 +435,12 @@ class TgUser:
         return await self.standin.push({"message": message})
 
     async def send_photo(
-        self, file_id: str, data: bytes | None = None, size: int | None = None
+        self,
+        file_id: str,
+        data: bytes | None = None,
+        size: int | None = None,
+        *,
+        caption: str | None = None,
     ) -> int:
         photo_msg = fixture("teloxide_message_object_photo.json")
         message = self._message()
@@ -413,6 +453,8 @@ class TgUser:
         if size is not None:
             sizes[-1]["file_size"] = size
         message["photo"] = sizes
+        if caption is not None:
+            message["caption"] = caption
         return await self.standin.push({"message": message})
 
     async def press(self, call: Call, button: str) -> int:

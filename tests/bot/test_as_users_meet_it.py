@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from devops_center.integrations.telegram.text import fit_html, fit_plain, split_html, utf16_len
-from devops_center.support.models import BugLog
+from devops_center.support import service as support
+from devops_center.support.models import BugComment, BugLog
 from devops_center.users import service as users
 from devops_center.users.models import AuditLog
 from tests.bot.standin import BadRequest, StandIn, TgUser, check_text
@@ -104,7 +105,7 @@ async def test_stale_and_forged_buttons_get_a_short_notice(
 
 
 async def test_mybugs_pages_clamp_detail_and_add_information(
-    bot, standin: StandIn, ann: TgUser, sessionmaker
+    bot, standin: StandIn, ann: TgUser, sessionmaker, settings
 ) -> None:
     async with sessionmaker() as s, s.begin():
         user = await users.create_user(s, name="Ann", telegram_id=ann.id, language="en")
@@ -112,6 +113,14 @@ async def test_mybugs_pages_clamp_detail_and_add_information(
             s.add(
                 BugLog(user_id=user.id, title=f"Bug {i}", what_doing="a", expected="b", actual="c")
             )
+        owner = await users.create_user(s, name="Olga", role="owner", email="o@test.local")
+    async with sessionmaker() as s, s.begin():
+        first = (await s.execute(select(BugLog).where(BugLog.title == "Bug 0"))).scalar_one()
+        for body, internal in (("Fixed <soon>", False), ("only the team sees this", True)):
+            await support.add_comment(
+                s, settings=settings, bug_id=first.id, author_id=owner.id, team=True,
+                data=support.CommentInput(body=body, internal=internal), source="web",
+            )  # fmt: skip
     page = await ann.ask("/mybugs", "Your reports: 2 bugs. Shown 1–2")
     # a page past the end (stale, or forged) shows the last page instead of "6–5 of 2"
     mark = ann.mark()
@@ -119,19 +128,26 @@ async def test_mybugs_pages_clamp_detail_and_add_information(
     clamped = await ann.reply("Shown 1–2", after=mark)
     assert "6–" not in clamped.text
     detail = await ann.tap(clamped, "Bug 0", "History")
-    assert detail.method == "editMessageText" and "Comments from the team" in detail.text
+    assert detail.method == "editMessageText" and "<b>Comments</b>" in detail.text
+    assert "<b>Team</b>" in detail.text and "Fixed &lt;soon&gt;" in detail.text
+    assert "only the team sees this" not in detail.text  # an internal note stays internal
     prompt = await ann.tap(detail, "Add information", "Send what you would like to add")
     assert "4000" in prompt.text or "4,000" in prompt.text
-    added = await ann.ask("It also fails on Safari <17>", "you added information")
-    assert "It also fails on Safari &lt;17&gt;" in added.text
+    too_long = await ann.ask("x" * 4050, "at most 4000 characters (now 4050)")
+    assert too_long.text.startswith("⚠️")
+    added = await ann.ask("It also fails on Safari <17>", "It also fails on Safari &lt;17&gt;")
+    assert "<b>You</b>" in added.text and f"#{first.id}" in added.text
     await bot.settle()
     async with sessionmaker() as s:
         bug = (await s.execute(select(BugLog).where(BugLog.title == "Bug 0"))).scalar_one()
-        audit = (
-            await s.execute(select(AuditLog).where(AuditLog.action == "add_information"))
+        comment = (
+            await s.execute(select(BugComment).where(BugComment.source == "telegram"))
         ).scalar_one()
-    assert bug.actual.startswith("c\n\n[") and bug.actual.endswith("It also fails on Safari <17>")
-    assert audit.entity_id == bug.id and audit.actor_id == bug.user_id
+        appended = await s.scalar(select(AuditLog).where(AuditLog.action == "add_information"))
+    # a comment in the bug's conversation, not text appended to the report
+    assert bug.actual == "c" and appended is None
+    assert comment.bug_id == bug.id and comment.author_id == bug.user_id
+    assert comment.body == "It also fails on Safari <17>" and not comment.from_team
 
 
 async def test_mybugs_in_russian_with_plural_forms_and_masculine_statuses(

@@ -27,6 +27,8 @@ def test_bench_files_every_bug_paced_and_back_to_back() -> None:
     assert "Step 6 of 6" in out and "Thank you" in out
     out = _bench("--think", "0")
     assert "back to back (saturation)" in out and "bugs filed 3/3" in out
+    # where a reply's time goes: waiting at the server for the bot's next getUpdates
+    assert "of which (waiting for getUpdates)" in out
 
 
 def test_bench_floor_answers_every_prompt() -> None:

@@ -122,8 +122,8 @@ async def test_cancel_works_at_every_step(bot, ann: TgUser, sessionmaker) -> Non
     for steps in range(7):
         await advance(ann, steps)
         await ann.ask("/cancel", "Cancelled. Nothing was sent.")
-        # the dialog is really gone: plain text is not taken as an answer any more
-        await ann.ask("hello", "I did not understand")
+        # the dialog is gone: plain text is a question for the support brain
+        await ann.ask("hello", "do not know the answer yet")
     await ann.ask("/cancel", "There is nothing to cancel")
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(BugLog)) == 0
@@ -176,7 +176,7 @@ async def test_rate_limit_is_checked_when_the_dialog_starts(
     refused = await ann.ask("/bug", "in the last hour")
     assert f"You have sent {limit} reports in the last hour" in refused.text
     assert "Step 1 of 6" not in refused.text
-    await ann.ask("some text", "I did not understand")  # no dialog was opened
+    await ann.ask("some text", "do not know the answer yet")  # no dialog: a question
     ru = TgUser(ann.standin, ann.id, lang="ru")
     async with sessionmaker() as s, s.begin():
         await users.set_language(s, user_id=user.id, language="ru")

@@ -291,3 +291,38 @@ async def test_the_reporter_is_told_when_the_photo_cannot_be_fetched(
     await worker.drain(settings, sessionmaker, kinds=["notify.user"])
     told = standin.sent(4242)[-1].text
     assert f"#{bug.id}" in told and "без скриншота" in told
+
+
+async def test_a_merged_duplicates_reporter_is_told_and_follows_the_original(
+    settings, sessionmaker, standin: StandIn
+) -> None:
+    from devops_center.support import duplicates
+
+    _user, dup = await _reporter_with_bug(sessionmaker)  # Russian, telegram 4242
+    async with sessionmaker() as s, s.begin():
+        other = await users.create_user(s, name="Ann", telegram_id=4343, language="en")
+        original = (
+            await support.file_bug(
+                s,
+                settings=make_settings("sqlite+aiosqlite:///unused", Path("/tmp")),
+                reporter_id=other.id,
+                report=support.BugReport("Ann's secret text", "a", "b", "c", "medium"),
+                source="telegram",
+            )
+        ).bug
+        await support.set_public_summary(
+            s, bug_id=original.id, summary="PDF export fails", actor_id=None
+        )
+        await duplicates.merge(s, bug_id=dup.id, original_id=original.id, actor_id=None)
+        await support.update_bug(s, bug_id=original.id, actor_id=None, status="resolved")
+    await worker.drain(settings, sessionmaker, kinds=["notify.user"])
+    texts = [c.text for c in standin.sent(4242)]
+    assert texts == [
+        f"О вашем баге #{dup.id} «Экспорт &lt;падает&gt;» уже сообщали как о баге "
+        f"#{original.id}: они объединены, и я напишу здесь, когда статус того бага изменится.",
+        f"Баг #{original.id}, который повторяет ваше сообщение, теперь: Решён. (PDF export fails)",
+    ]
+    assert not any("secret" in t for t in texts)
+    assert [c.text for c in standin.sent(4343)] == [
+        f"Your bug #{original.id} “Ann's secret text” is now: Resolved."
+    ]

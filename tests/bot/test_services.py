@@ -61,9 +61,9 @@ def test_system_lines_say_why_a_system_is_not_counted_online() -> None:
     from types import SimpleNamespace
 
     systems = [
-        SimpleNamespace(name="web", state="up", response_ms=5.0),
-        SimpleNamespace(name="bot", state="unknown", response_ms=None),
-        SimpleNamespace(name="api", state="pending", response_ms=None),
+        SimpleNamespace(name="web", state="up", response_ms=5.0, message="HTTP 200"),
+        SimpleNamespace(name="bot", state="unknown", response_ms=None, message=None),
+        SimpleNamespace(name="api", state="pending", response_ms=None, message=None),
     ]
     en = digest.render_systems(systems, "en")
     assert en == [
@@ -74,3 +74,11 @@ def test_system_lines_say_why_a_system_is_not_counted_online() -> None:
     ]
     ru = digest.render_systems(systems, "ru")
     assert ru[2:] == ["⚪ bot · ещё не проверено", "🟡 api · проверяется"]
+
+
+def test_a_down_check_shows_its_error_not_a_response_time() -> None:
+    from types import SimpleNamespace
+
+    systems = [SimpleNamespace(name="api", state="down", response_ms=512.0, message="HTTP 500 <x>")]
+    line = digest.render_systems(systems, "en")[1]
+    assert "ms" not in line and "HTTP 500 &lt;x&gt;" in line

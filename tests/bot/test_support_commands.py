@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from devops_center.support.models import BugLog, FaqEntry
 from devops_center.users import service as users
+from devops_center.users import signin
 from devops_center.users.models import User
 from tests.bot.standin import TgUser
 
@@ -128,7 +129,7 @@ async def test_web_link_language_and_menu(bot, ann: TgUser, sessionmaker) -> Non
     token = reply.text.rsplit("/auth/link/", 1)[1]
     assert "http://hub.test/auth/link/" in reply.text
     async with sessionmaker() as s, s.begin():
-        user = await users.redeem_login_link(s, token=token)
+        user = await signin.redeem_login_link(s, token=token)
     assert user.telegram_id == ann.id
 
     choose = await ann.ask("/language", "Choose your language")

@@ -35,3 +35,6 @@ async def faq(
         answers = await bench.load_faq(s, eval_set)
         await index.reindex_faq(s, model=model)
     return answers
+
+
+from tests.api.conftest import make_token  # noqa: E402, F401 (API tokens in brain tests)

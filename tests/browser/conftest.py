@@ -57,9 +57,19 @@ async def browser() -> AsyncIterator[Any]:
     async with async_playwright() as p:
         b = await p.chromium.launch(
             executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                # a container's /dev/shm may be 64 MB: a large page crashes the renderer
+                "--disable-dev-shm-usage",
+            ],
         )
         try:
             yield b
         finally:
             await b.close()
+
+
+# the evaluation FAQ with the real embedding model (tests/brain/conftest.py)
+from tests.brain.conftest import eval_set, faq, model  # noqa: E402, F401

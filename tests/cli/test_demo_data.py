@@ -41,3 +41,22 @@ async def test_demo_data_once(settings, sessionmaker) -> None:
     for lang in ("ru", "en"):
         entries = [c for lng, c in faq if lng == lang]
         assert len(entries) >= 24 and len(set(entries)) >= 4
+
+
+async def test_demo_has_brain_gaps_and_a_deflection_rate(settings, engine, sessionmaker) -> None:
+    """The demo shows the support brain's pages with something on them."""
+    import httpx
+
+    from devops_center.cli import demo_data
+    from devops_center.web.app import create_app
+    from tests.conftest import login
+
+    await demo_data.load(settings)
+    app = create_app(settings, engine=engine, sessionmaker=sessionmaker)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        await login(c, "admin@demo.local", "demo-admin")
+        gaps = await c.get("/admin/faq/gaps")
+        assert "Can I bring my dog to work?" in gaps.text and "3 times" in gaps.text
+        card = await c.get("/admin/faq")
+        assert "Deflection: 62% of 8 bug reports" in card.text

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.incidents.models import Incident
 from devops_center.outbox.models import Job
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 
 
 @pytest.fixture
 async def token(sessionmaker) -> str:
     async with sessionmaker() as s, s.begin():
-        _row, plaintext = await users.create_token(s, name="ci", scopes=["deployments:write"])
+        _row, plaintext = await api_tokens.create_token(s, name="ci", scopes=["deployments:write"])
     return plaintext
 
 
@@ -63,9 +63,11 @@ async def test_retried_ci_step_does_not_double_count(client, token, sessionmaker
     assert await count(sessionmaker, Deployment) == 1
     async with sessionmaker() as s:
         jobs = (await s.execute(select(Job.kind, Job.payload))).all()
-    # No GitHub configured: no commit job; one notification for the one final status.
-    assert [k for k, _p in jobs] == ["notify.admin"]
+    # No GitHub configured: no commit job; one notification for the one final status, and
+    # the changelog learns once what this production deployment shipped.
+    assert [k for k, _p in jobs] == ["notify.admin", "changelog.deployed"]
     assert jobs[0][1] == {"event": "deployment_finished", "deployment_id": data["id"]}
+    assert jobs[1][1] == {"deployment_id": data["id"]}
 
 
 async def test_in_progress_then_finished(client, token, sessionmaker) -> None:
@@ -131,7 +133,7 @@ async def test_commits_from_the_request(client, token, sessionmaker) -> None:
 
 async def test_scopes(client, sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
-        _r, reader = await users.create_token(s, name="prom", scopes=["metrics:read"])
+        _r, reader = await api_tokens.create_token(s, name="prom", scopes=["metrics:read"])
     r = await client.post("/api/v1/deployments", json=body(), headers=auth(reader))
     assert r.status_code == 403
     anon = await client.post("/api/v1/deployments", json=body())
@@ -173,7 +175,8 @@ async def test_fifteen_deployments_three_failures_through_the_api(
         "rolled_back": 0,
         "in_progress": 0,
     }
-    assert len(data["metrics"]["lead_time"]["weekly"]) == 12
+    assert len(data["metrics"]["lead_time"]["series"]) == 31  # a point a day of 30 days
+    assert data["series_bucket"] == "day"
     assert data["metrics"]["lead_time"]["label"] == "pipeline duration"
     listing = await owner.get("/api/v1/deployments", params={"status": "failed", "per_page": 2})
     assert listing.json()["total"] == 3 and len(listing.json()["items"]) == 2

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from devops_center.cli import app as cli_app
 from devops_center.cli.deploy import JUnitCounts, parse_junit
 from devops_center.deployments.models import Deployment
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 
 JUNIT = Path(__file__).resolve().parents[1] / "fixtures" / "dora" / "junit.xml"
 
@@ -55,7 +55,7 @@ def test_parse_junit(tmp_path) -> None:
 
 async def test_record_from_ci(server_url, sessionmaker, monkeypatch) -> None:
     async with sessionmaker() as s, s.begin():
-        _t, token = await users.create_token(s, name="ci", scopes=["deployments:write"])
+        _t, token = await api_tokens.create_token(s, name="ci", scopes=["deployments:write"])
     for name in ("GITHUB_SHA", "GITHUB_ACTOR", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GITHUB_REPOSITORY", "octo/staffprobot-web")
@@ -100,3 +100,23 @@ async def test_record_from_ci(server_url, sessionmaker, monkeypatch) -> None:
          "--status", "success"],
     )  # fmt: skip
     assert down.exit_code == 1 and "cannot reach" in down.output
+
+
+async def test_record_a_failure_with_its_reason(server_url, sessionmaker, monkeypatch) -> None:
+    async with sessionmaker() as s, s.begin():
+        _t, token = await api_tokens.create_token(s, name="ci", scopes=["deployments:write"])
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/web")
+    runner = CliRunner()
+    base = ["deploy", "record", "--url", server_url, "--token", token,
+            "--sha", "abcdef1", "--external-id", "r-1"]  # fmt: skip
+    failed = await asyncio.to_thread(
+        runner.invoke, cli_app, [*base, "--status", "failed", "--reason", "disk full on web-2"]
+    )
+    assert failed.exit_code == 0, failed.output
+    wrong = await asyncio.to_thread(
+        runner.invoke, cli_app, [*base, "--status", "success", "--reason", "nothing failed"]
+    )
+    assert wrong.exit_code == 1 and "failure_reason" in wrong.output  # the server's check
+    async with sessionmaker() as s:
+        row = (await s.execute(select(Deployment))).scalar_one()
+    assert row.status == "failed" and row.failure_reason == "disk full on web-2"

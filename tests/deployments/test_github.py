@@ -94,7 +94,8 @@ async def test_workflow_run_failure_opens_incident_success_closes_it(
         kinds = sorted(k for (k,) in await s.execute(select(Job.kind)))
     assert incident.deployment_id == dep.id and incident.resolved_by_deployment_id == ok.id
     assert incident.resolved_at == datetime(2026, 7, 16, 23, 10, tzinfo=UTC)
-    assert kinds == ["notify.admin", "notify.admin"]
+    # two alerts; the successful production one also tells the changelog what went live
+    assert kinds == ["changelog.deployed", "notify.admin", "notify.admin"]
 
 
 async def test_workflow_run_ignored_cases(settings, sessionmaker) -> None:

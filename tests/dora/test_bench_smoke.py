@@ -17,14 +17,17 @@ def bench(monkeypatch):
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    monkeypatch.setattr(module, "REQUESTS", 3)
-    monkeypatch.setattr(module, "COLD_REQUESTS", 2)
+    monkeypatch.setattr(module, "ROUNDS", 3)
     monkeypatch.setattr(module, "SERVICES", 5)
     return module
 
 
 async def test_bench_smoke_sqlite(bench, tmp_path) -> None:
-    figures = await bench.run_sqlite(400, tmp_path, datetime.now(UTC))
-    assert set(figures) == {"sql", "api", "page", "api_cold"}
-    assert all(p50 > 0 and p95 >= p50 for p50, p95 in figures.values())
-    assert isinstance(bench.report("sqlite", {400: figures}), list)
+    now = datetime.now(UTC)
+    small = await bench.run_sqlite(600, tmp_path, now)
+    big = await bench.run_sqlite(1200, tmp_path, now)
+    assert small["stale"] == 0 and big["stale"] == 0  # every read saw the write before it
+    assert all(p50 > 0 and p95 >= p50 for p50, p95 in (small["read"], small["write"]))
+    failures = bench.summary("sqlite", {600: small, 1200: big})
+    assert isinstance(failures, list)
+    assert "sqlite reads that missed the write just made (all sizes)" not in failures

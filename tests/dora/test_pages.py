@@ -11,7 +11,7 @@ from sqlalchemy import select
 from devops_center.deployments import service as deployments
 from devops_center.deployments.schemas import DeploymentIn
 from devops_center.incidents.models import Incident
-from tests.conftest import post_form
+from tests.conftest import csrf_token, post_form
 
 
 async def seed(sessionmaker, settings, n: int = 15, failed=(1, 5, 9), service="web") -> None:
@@ -52,7 +52,8 @@ async def test_dashboard_shows_the_brief_sample(as_role, sessionmaker, settings)
     data = re.search(r'<script type="application/json" id="dora-data">(.*?)</script>', html, re.S)
     assert data is not None
     chart = json.loads(data.group(1))
-    assert len(chart["weeks"]) == 12 and set(chart["metrics"]) >= {"lead_time", "rework_rate"}
+    assert len(chart["labels"]) == 31 and set(chart["metrics"]) >= {"lead_time", "rework_rate"}
+    assert chart["bucket"] == "day" and chart["x_axis"] == "day"
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
     for attrs, _body in scripts:
         assert "src=" in attrs or 'type="application/json"' in attrs, attrs
@@ -76,6 +77,8 @@ async def test_dashboard_filters_and_russian(as_role, sessionmaker, settings) ->
     assert '<option value="bot" selected>' in r.text
     assert '<option value="7" selected>' in r.text
     assert "change 0" in r.text and "web" in r.text
+    # the trend charts cover the 7 days of the figures, a point a day
+    assert "One point a day over the last 7 days (8 points)" in r.text
     ru = await owner.get(
         "/admin/devops", params={"service": "nope"}, headers={"accept-language": "ru"}
     )
@@ -136,3 +139,102 @@ async def test_incidents_open_and_resolve_by_hand(as_role, sessionmaker) -> None
     manager = await as_role("manager")
     denied = await post_form(manager, "/admin/incidents", {"title": "x"}, form_page="/support")
     assert denied.status_code == 403
+
+
+async def test_deployment_tiles_add_up_and_say_so(as_role, sessionmaker, settings) -> None:
+    await seed(sessionmaker, settings, n=6, failed=(2,))
+    async with sessionmaker() as s, s.begin():
+        await deployments.record(
+            s,
+            data=DeploymentIn(
+                commit_sha="feedbee", started_at=datetime.now(UTC) - timedelta(minutes=3),
+                status="in_progress", service="web", external_id="web-running",
+            ),
+            settings=settings,
+        )  # fmt: skip
+    html = (await (await as_role("owner")).get("/admin/devops")).text
+    tiles = {
+        key: int(value)
+        for key, value in re.findall(
+            r'<article id="stat-(\w+)"><span class="muted">[^<]*</span>'
+            r'<p class="dora-value">(\d+)<',
+            html,
+        )
+    }
+    assert tiles["in_progress"] == 1
+    finished = tiles["success"] + tiles["failed"] + tiles.get("rolled_back", 0)
+    assert tiles["total"] == finished == 6
+    assert "Total counts the finished deployments of the window" in html
+
+
+async def test_deployments_date_range_sort_and_failure_reason(
+    as_role, sessionmaker, settings
+) -> None:
+    await seed(sessionmaker, settings)  # every 2 days from 0.5 days ago; 1, 5, 9 failed
+    owner = await as_role("owner")
+    today = datetime.now(UTC).date()
+
+    def shown(html: str) -> list[str]:
+        return re.findall(r"<code>(\w{7})</code></a>", html)
+
+    every = shown((await owner.get("/admin/deployments")).text)
+    assert len(every) == 15 and every[0] == "0000000"  # newest first
+    week_ago = (today - timedelta(days=7)).isoformat()
+    r = await owner.get("/admin/deployments", params={"from": week_ago, "to": today.isoformat()})
+    assert r.status_code == 200
+    recent = shown(r.text)
+    assert 3 <= len(recent) <= 5 and set(recent) <= set(every[:5])
+    assert f'name="from" value="{week_ago}"' in r.text
+    backwards = await owner.get("/admin/deployments", params={"from": today, "to": week_ago})
+    assert shown(backwards.text) == recent
+    oldest = shown((await owner.get("/admin/deployments", params={"sort": "oldest"})).text)
+    assert oldest == list(reversed(every))
+    page = (await owner.get("/admin/deployments", params={"sort": "nonsense"})).text
+    assert shown(page) == every
+    failed = (await owner.get("/admin/deployments", params={"status": "failed"})).text
+    assert failed.count("2 tests failed") == 3
+    ru = await as_role("owner")
+    await ru.post(
+        "/language",
+        data={"csrftoken": await csrf_token(ru, "/admin/deployments"), "language": "ru"},
+    )
+    assert "2 теста не прошли" in (await ru.get("/admin/deployments")).text
+    assert (await owner.get("/admin/deployments", params={"from": "2026-13-45"})).status_code == 422
+
+
+async def test_charts_follow_the_window_with_caption_and_axes(
+    as_role, sessionmaker, settings
+) -> None:
+    from tests.conftest import csrf_token
+
+    await seed(sessionmaker, settings)
+    owner = await as_role("owner")
+
+    def chart(html: str) -> dict:
+        found = re.search(
+            r'<script type="application/json" id="dora-data">(.*?)</script>', html, re.S
+        )
+        assert found is not None
+        return json.loads(found.group(1))
+
+    week = (await owner.get("/admin/devops", params={"days": 7})).text
+    data = chart(week)
+    assert data["bucket"] == "day" and len(data["labels"]) == len(data["starts"]) == 8
+    assert data["x_axis"] == "day"
+    assert data["metrics"]["deployment_frequency"]["axis"] == "deployments per day"
+    assert data["metrics"]["time_to_restore"]["axis"] == "hours"
+    assert "One point a day over the last 7 days (8 points)" in week
+    quarter = (await owner.get("/admin/devops", params={"days": 90})).text
+    data = chart(quarter)
+    assert data["bucket"] == "week" and data["x_axis"] == "week starting"
+    assert 13 <= len(data["labels"]) <= 14
+    assert "One point a week (from Monday) over the last 90 days" in quarter
+
+    csrf = await csrf_token(owner, "/admin/devops")
+    await owner.post("/language", data={"csrftoken": csrf, "language": "ru", "next": "/"})
+    ru = (await owner.get("/admin/devops", params={"days": 7})).text
+    data = chart(ru)
+    assert data["x_axis"] == "день"
+    assert data["metrics"]["deployment_frequency"]["axis"] == "деплоев в день"
+    assert "Одна точка — день, за последние 7 дн. (8 точек)" in ru
+    assert re.search(r"\d+ (янв|фев|мар|апр|мая|июн|июл|авг|сен|окт|ноя|дек)", data["labels"][0])

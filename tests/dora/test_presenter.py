@@ -15,7 +15,7 @@ from devops_center.deployments import service as deployments
 from devops_center.deployments.schemas import DeploymentIn
 from devops_center.digest import service as digest
 from devops_center.dora import presenter
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 
 STATUSES = ["success"] * 6 + ["failed", "rolled_back"]  # 8 in 30 days: 0.2667/day, 25%
 
@@ -69,7 +69,7 @@ async def test_every_channel_shows_the_same_figures(
     assert "• Failed: 1" in text and "• Rolled back: 1" in text and "• Total: 8" in text
 
     async with sessionmaker() as s, s.begin():
-        _t, token = await users.create_token(s, name="r", scopes=["metrics:read"])
+        _t, token = await api_tokens.create_token(s, name="r", scopes=["metrics:read"])
     api = (
         await client.get("/api/v1/metrics/dora", headers={"authorization": f"Bearer {token}"})
     ).json()

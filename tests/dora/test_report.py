@@ -10,6 +10,7 @@ import pytest
 from devops_center import cache
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.dora import service as dora
+from devops_center.incidents import service as incidents
 from devops_center.incidents.models import Incident
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -60,8 +61,8 @@ async def test_brief_sample_fifteen_deployments_three_failed(sessionmaker) -> No
     assert r.change_failure_rate.level == "low"
     assert r.deployment_frequency.trend == "better"
     assert r.change_failure_rate.trend == "worse"
-    assert len(r.deployment_frequency.weekly) == 12
-    assert sum(v or 0 for _w, v in r.change_failure_rate.weekly) > 0
+    assert r.bucket == "day" and len(r.deployment_frequency.series) == 31  # 30 days: daily
+    assert sum(v or 0 for _w, v in r.change_failure_rate.series) > 0
 
 
 async def test_no_deployments_is_no_data_not_zero(sessionmaker) -> None:
@@ -183,10 +184,10 @@ async def test_weeks_follow_the_configured_time_zone(sessionmaker) -> None:
     # Monday 2026-11-23 00:30 in Moscow is still Sunday 21:30 UTC.
     at = datetime(2026, 11, 22, 21, 30, tzinfo=UTC)
     await add(sessionmaker, dep(NOW - at))
-    utc = await report(sessionmaker, tz="UTC")
-    msk = await report(sessionmaker, tz="Europe/Moscow")
-    week_utc = dict(utc.deployment_frequency.weekly)
-    week_msk = dict(msk.deployment_frequency.weekly)
+    utc = await report(sessionmaker, tz="UTC", days=90)
+    msk = await report(sessionmaker, tz="Europe/Moscow", days=90)
+    week_utc = dict(utc.deployment_frequency.series)
+    week_msk = dict(msk.deployment_frequency.series)
     assert week_utc["2026-11-16"] and not week_utc["2026-11-23"]
     assert week_msk["2026-11-23"] and not week_msk["2026-11-16"]
     assert msk.timezone == "Europe/Moscow"
@@ -198,8 +199,27 @@ async def test_dst_zone_days(sessionmaker) -> None:
     after = datetime(2026, 10, 25, 23, 30, tzinfo=UTC)  # 00:30 Monday CET
     await add(sessionmaker, dep(NOW - before), dep(NOW - after))
     r = await report(sessionmaker, tz="Europe/Berlin", days=90)
-    weekly = dict(r.deployment_frequency.weekly)
+    weekly = dict(r.deployment_frequency.series)
     assert weekly["2026-10-19"] and weekly["2026-10-26"]
+
+
+async def test_trend_follows_the_selected_window(sessionmaker) -> None:
+    """The series covers the window asked for, a point a day up to 31 days and a week
+    beyond, and adds up to the window's deployments (today: always 12 weeks)."""
+    await add(sessionmaker, *[dep(timedelta(days=d, hours=3)) for d in range(0, 200, 2)])
+    for days, bucket, points in ((7, "day", 8), (30, "day", 31), (90, "week", 14)):
+        r = await report(sessionmaker, days=days)
+        assert (r.bucket, len(r.buckets)) == (bucket, points), days
+        first = datetime.fromisoformat(r.buckets[0]).replace(tzinfo=UTC)
+        assert first <= r.start < first + timedelta(days=1 if bucket == "day" else 7)
+        assert r.buckets[-1] <= NOW.date().isoformat()
+    week = await report(sessionmaker, days=7)
+    per_day = [v for _d, v in week.deployment_frequency.series]
+    assert per_day.count(None) == 0 and sum(1 for v in per_day if v) in (3, 4)
+    year = await report(sessionmaker, days=365)
+    assert year.bucket == "week" and 52 <= len(year.buckets) <= 54
+    assert year.as_dict()["series_bucket"] == "week"
+    assert year.as_dict()["metrics"]["lead_time"]["series"][0].keys() == {"start", "value"}
 
 
 def test_levels_and_percentile() -> None:
@@ -213,47 +233,57 @@ def test_levels_and_percentile() -> None:
     assert dora.frequency_level([0] * 12) == "low"
 
 
-async def test_cached_report_is_shared_and_dropped_on_writes(sessionmaker, settings) -> None:
+async def test_a_read_right_after_a_write_is_fresh_in_another_process(
+    sessionmaker, settings
+) -> None:
+    """No cache between a write and the figures: another engine (another web process)
+    reading right after the commit sees the new deployment, also one bulk-inserted."""
+    from devops_center.db import make_engine, make_sessionmaker
     from devops_center.deployments import service as deployments
     from devops_center.deployments.schemas import DeploymentIn
     from devops_center.incidents import service as incidents
 
-    await add(sessionmaker, dep(timedelta(days=1)))
-    async with sessionmaker() as s, s.begin():
-        first = await dora.cached_report(s, now=NOW)
-    await add(sessionmaker, dep(timedelta(days=2)))  # bulk insert: not through a service
-    async with sessionmaker() as s, s.begin():
-        cached = await dora.cached_report(s, now=NOW + timedelta(seconds=10))
-    assert cached == first and cached.stats.total == 1
-    async with sessionmaker() as s, s.begin():
-        await deployments.record(
-            s,
-            data=DeploymentIn(
-                commit_sha="abcdef1",
-                started_at=NOW - timedelta(hours=3),
-                completed_at=NOW - timedelta(hours=2),
-                status="failed",
-            ),
-            settings=settings,
-        )
-    async with sessionmaker() as s, s.begin():
-        fresh = await dora.cached_report(s, now=NOW + timedelta(seconds=20))
-    assert fresh.stats.total == 3 and fresh.stats.failed == 1 and fresh.open_incidents == 1
-    async with sessionmaker() as s, s.begin():
-        (incident,) = await incidents.list_incidents(s, open_only=True)
-        await incidents.resolve(s, incident_id=incident.id, resolved_at=NOW)
-    async with sessionmaker() as s, s.begin():
-        after = await dora.cached_report(s, now=NOW + timedelta(seconds=30))
-    assert after.open_incidents == 0 and after.time_to_restore.sample_size == 1
-    assert dora.report_from_dict(after.as_dict()) == after
+    other = make_engine(settings.database_url, pool_size=1)
+    elsewhere = make_sessionmaker(other)
+
+    async def other_report() -> dora.DoraReport:
+        async with elsewhere() as s:
+            return await dora.dora_report(s, now=NOW)
+
+    try:
+        await add(sessionmaker, dep(timedelta(days=1)))
+        assert (await other_report()).stats.total == 1
+        await add(sessionmaker, dep(timedelta(days=2)))  # straight into the table (ORM)
+        assert (await other_report()).stats.total == 2
+        async with sessionmaker() as s, s.begin():
+            await deployments.record(
+                s,
+                data=DeploymentIn(
+                    commit_sha="abcdef1",
+                    started_at=NOW - timedelta(hours=3),
+                    completed_at=NOW - timedelta(hours=2),
+                    status="failed",
+                ),
+                settings=settings,
+            )
+        fresh = await other_report()
+        assert fresh.stats.total == 3 and fresh.stats.failed == 1 and fresh.open_incidents == 1
+        async with sessionmaker() as s, s.begin():
+            (incident,) = await incidents.list_incidents(s, open_only=True)
+            await incidents.resolve(
+                s, incident_id=incident.id, resolved_at=NOW - timedelta(minutes=1)
+            )
+        after = await other_report()
+        assert after.open_incidents == 0 and after.time_to_restore.sample_size == 1
+    finally:
+        await other.dispose()
 
 
 async def test_the_cache_version_is_written_at_commit_and_only_then(sessionmaker) -> None:
-    from devops_center.incidents import service as incidents
 
     async def version() -> object:
         async with sessionmaker() as s:
-            return await cache.get(s, key=dora.VERSION_KEY)
+            return await cache.get(s, key=incidents.METRICS_VERSION_KEY)
 
     before = await version()
     async with sessionmaker() as s:
@@ -270,6 +300,6 @@ async def test_the_cache_version_is_written_at_commit_and_only_then(sessionmaker
     assert await version() == before
     async with sessionmaker() as s, s.begin():
         await incidents.metrics_changed(s)
-        assert await cache.get(s, key=dora.VERSION_KEY) == before  # not yet: at COMMIT
+        assert await cache.get(s, key=incidents.METRICS_VERSION_KEY) == before  # not yet: at COMMIT
     committed = await version()
     assert committed not in (None, before)

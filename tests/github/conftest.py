@@ -70,3 +70,7 @@ async def file_bug(
             s, settings=UNLIMITED, reporter_id=user_id, report=report, source="web"
         )
         return filed.bug
+
+
+# the real embedding model (tests/brain/conftest.py): likely duplicates on triage
+from tests.brain.conftest import model  # noqa: E402, F401

@@ -33,6 +33,18 @@ ISSUE_TEMPLATE: dict[str, Any] = _RECORDED[0]["response"]
 ERRORS = json.loads((FIXTURES / "observed_error_bodies.json").read_text())
 VALIDATION_FAILED = json.loads((FIXTURES / "api-errors.json").read_text())[0]["response"]
 
+# A pull request object: the real one of octokit's recorded ``pull_request`` ``closed``
+# delivery (tests/fixtures/github/pull_request.closed.payload.json).
+PULL_TEMPLATE: dict[str, Any] = json.loads(
+    (FIXTURES / "pull_request.closed.payload.json").read_text()
+)["pull_request"]
+
+# A workflow run: the real one of octokit's recorded ``workflow_run`` ``completed``
+# delivery (tests/fixtures/dora/workflow_run.completed.json).
+RUN_TEMPLATE: dict[str, Any] = json.loads(
+    (FIXTURES.parent / "dora" / "workflow_run.completed.json").read_text()
+)["workflow_run"]
+
 SECONDARY_LIMIT_BODY = ERRORS["secondary_rate_limit_2021_2022"]["body"]
 BAD_CREDENTIALS_BODY = ERRORS["bad_credentials_401"]["body"]
 
@@ -68,6 +80,14 @@ class StandIn:
         self.head_sha = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
         self.tarball: bytes | None = None  # the gzipped tarball of the head commit
         self.codeload_auth: list[str | None] = []  # Authorization seen by the download host
+        self.pulls: dict[int, dict[str, Any]] = {}
+        self.pull_files: dict[int, list[dict[str, Any]]] = {}
+        self.pull_commits: dict[int, list[dict[str, Any]]] = {}
+        self.pull_reviews: dict[int, list[dict[str, Any]]] = {}
+        self.merged_sha_seq = 0
+        self.runs: list[dict[str, Any]] = []  # workflow runs, oldest first
+        self.deployments: list[dict[str, Any]] = []  # deployments, oldest first
+        self.statuses: dict[int, list[dict[str, Any]]] = {}  # newest first
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(
@@ -112,6 +132,198 @@ class StandIn:
             issue["closed_at"] = _now() if state == "closed" else None
             issue["updated_at"] = _now()
             self.version += 1
+
+    # ------------------------------------------------------------ pull requests
+    def add_pull(
+        self,
+        title: str,
+        *,
+        body: str = "",
+        author: str = "octocat",
+        labels: list[str] | None = None,
+        files: list[tuple[str, int, int]] | None = None,
+        commit_dates: list[str] | None = None,
+        created_at: str | None = None,
+    ) -> int:
+        """An open pull request (numbered from 501: apart from issues) with its changed
+        files ``(path, additions, deletions)`` and the author dates of its commits."""
+        with self.lock:
+            number = 501 + len(self.pulls)
+            pr = copy.deepcopy(PULL_TEMPLATE)
+            now = created_at or _now()
+            head_sha = hashlib.sha1(f"head-{number}".encode()).hexdigest()
+            files = files or [("src/app/main.py", 3, 1)]
+            pr.update(
+                number=number,
+                id=90000 + number,
+                title=title,
+                body=body,
+                state="open",
+                merged=False,
+                merged_at=None,
+                closed_at=None,
+                merge_commit_sha=hashlib.sha1(f"test-{number}".encode()).hexdigest(),
+                created_at=now,
+                updated_at=now,
+                labels=[{"name": name} for name in labels or []],
+                additions=sum(f[1] for f in files),
+                deletions=sum(f[2] for f in files),
+                changed_files=len(files),
+                html_url=f"https://github.com/{self.repo}/pull/{number}",
+                url=f"https://api.github.com/repos/{self.repo}/pulls/{number}",
+            )
+            pr["user"] = {**pr["user"], "login": author}
+            pr["head"] = {**pr["head"], "sha": head_sha, "ref": f"branch-{number}"}
+            pr["base"] = {**pr["base"], "ref": self.default_branch}
+            self.pulls[number] = pr
+            self.pull_files[number] = [
+                {"filename": path, "status": "modified", "additions": a, "deletions": d,
+                 "changes": a + d}
+                for path, a, d in files
+            ]  # fmt: skip
+            self.pull_commits[number] = [
+                {"sha": hashlib.sha1(f"{number}-{i}".encode()).hexdigest(),
+                 "commit": {"author": {"name": author, "date": when},
+                            "committer": {"name": author, "date": when}}}
+                for i, when in enumerate(commit_dates or [now])
+            ]  # fmt: skip
+            self.pull_reviews[number] = []
+            self.version += 1
+            return number
+
+    def review_pull(self, number: int, reviewer: str, state: str = "APPROVED") -> dict[str, Any]:
+        with self.lock:
+            review = {
+                "id": 7000 + sum(len(r) for r in self.pull_reviews.values()),
+                "user": {"login": reviewer},
+                "state": state,
+                "submitted_at": _now(),
+                "body": "",
+            }
+            self.pull_reviews[number].append(review)
+            self.pulls[number]["updated_at"] = _now()
+            return review
+
+    def merge_pull(self, number: int, *, at: str | None = None) -> str:
+        """Merge it: closed, merged, with a merge commit. Returns the merge commit's sha."""
+        with self.lock:
+            pr = self.pulls[number]
+            self.merged_sha_seq += 1
+            sha = hashlib.sha1(f"merge-{number}-{self.merged_sha_seq}".encode()).hexdigest()
+            when = at or _now()
+            pr.update(
+                state="closed",
+                merged=True,
+                merged_at=when,
+                closed_at=when,
+                updated_at=when,
+                merge_commit_sha=sha,
+            )
+            self.version += 1
+            return sha
+
+    def close_pull(self, number: int) -> None:
+        with self.lock:
+            pr = self.pulls[number]
+            pr.update(state="closed", merged=False, closed_at=_now(), updated_at=_now())
+            self.version += 1
+
+    def pull_payload(self, number: int, action: str) -> dict[str, Any]:
+        """The ``pull_request`` delivery GitHub would send for the pull request now."""
+        with self.lock:
+            return {
+                "action": action,
+                "number": number,
+                "pull_request": copy.deepcopy(self.pulls[number]),
+                "repository": {"full_name": self.repo, "name": self.repo.split("/")[1]},
+                "sender": {"login": self.pulls[number]["user"]["login"]},
+            }
+
+    def review_payload(self, number: int, review: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            pr = {
+                k: v
+                for k, v in self.pulls[number].items()
+                if k not in ("merged", "additions", "deletions", "changed_files", "commits")
+            }
+            return {
+                "action": "submitted",
+                "review": copy.deepcopy(review),
+                "pull_request": copy.deepcopy(pr),
+                "repository": {"full_name": self.repo},
+                "sender": review["user"],
+            }
+
+    # -------------------------------------------------------- deployment history
+    def add_run(
+        self,
+        *,
+        created: str,
+        name: str = "CI/CD",
+        conclusion: str | None = "success",
+        branch: str | None = None,
+        attempt: int = 1,
+        event: str = "push",
+        run_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A workflow run (the shape of the recorded ``workflow_run`` webhook's run)."""
+        with self.lock:
+            run = copy.deepcopy(RUN_TEMPLATE)
+            rid = run_id or 5_000_000 + len(self.runs)
+            sha = hashlib.sha1(f"run-{rid}".encode()).hexdigest()
+            run.update(
+                id=rid,
+                name=name,
+                head_branch=branch or self.default_branch,
+                head_sha=sha,
+                event=event,
+                status="completed" if conclusion else "in_progress",
+                conclusion=conclusion,
+                run_attempt=attempt,
+                created_at=created,
+                run_started_at=created,
+                updated_at=created[:14] + "59:00Z",
+                html_url=f"https://github.com/{self.repo}/actions/runs/{rid}",
+            )
+            run["head_commit"] = {**run["head_commit"], "id": sha, "timestamp": created}
+            self.runs.append(run)
+            return run
+
+    def add_deployment(
+        self,
+        *,
+        created: str,
+        state: str = "success",
+        environment: str = "production",
+        run: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A deployment with one status (``state``); made by ``run`` when given (its
+        status's log URL names the run, as Actions' are)."""
+        with self.lock:
+            did = 800_000 + len(self.deployments)
+            dep = {
+                "id": did,
+                "sha": run["head_sha"] if run else hashlib.sha1(f"dep-{did}".encode()).hexdigest(),
+                "ref": self.default_branch,
+                "task": "deploy",
+                "environment": environment,
+                "description": f"deploy {did}",
+                "creator": {"login": "deployer"},
+                "created_at": created,
+                "updated_at": created,
+            }
+            log_url = f"{run['html_url']}/job/{did}" if run else ""
+            status = {
+                "id": 900_000 + did,
+                "state": state,
+                "environment": environment,
+                "log_url": log_url,
+                "target_url": log_url,
+                "created_at": created[:14] + "58:00Z",
+            }
+            self.deployments.append(dep)
+            self.statuses[did] = [status]
+            return dep
 
     def _create(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
         number = len(self.issues) + 1
@@ -228,7 +440,12 @@ class StandIn:
                     self._send(200, {"login": standin.login, "id": 1, "type": "Bot"})
                 elif method == "GET" and path == repo_prefix:
                     self._send(
-                        200, {"full_name": standin.repo, "default_branch": standin.default_branch}
+                        200,
+                        {
+                            "full_name": standin.repo,
+                            "name": standin.repo.split("/")[1],
+                            "default_branch": standin.default_branch,
+                        },
                     )
                 elif method == "GET" and path == f"{repo_prefix}/commits/{standin.default_branch}":
                     self._send(200, {"sha": standin.head_sha})
@@ -237,14 +454,32 @@ class StandIn:
                     port = standin.server.server_address[1]
                     where = f"http://localhost:{port}/_codeload/{standin.repo}/tar.gz/{ref}"
                     self._send(302, None, {"location": where})
+                elif path.startswith(repo_prefix + "/actions/runs") and method == "GET":
+                    self._runs(path[len(repo_prefix) + len("/actions/runs") :], query)
+                elif path.startswith(repo_prefix + "/deployments") and method == "GET":
+                    self._deployments(path[len(repo_prefix) + len("/deployments") :], query)
+                elif path.startswith(repo_prefix + "/pulls"):
+                    self._pulls(path[len(repo_prefix) + len("/pulls") :], query)
                 elif path.startswith(repo_prefix + "/labels"):
                     self._labels(method, path[len(repo_prefix) + len("/labels") :], body)
                 elif path == repo_prefix + "/issues" and method == "POST":
                     self._create_issue(body)
                 elif path == repo_prefix + "/issues" and method == "GET":
                     self._list(query)
+                elif path == repo_prefix + "/issues/comments" and method == "GET":
+                    self._repo_comments(query)
                 elif path.startswith(repo_prefix + "/issues/") and path.endswith("/comments"):
                     self._comments(method, int(path.split("/")[-2]), body)
+                elif path.startswith(repo_prefix + "/issues/") and method == "PATCH":
+                    number = int(path.rsplit("/", 1)[1])
+                    with standin.lock:
+                        issue = standin.issues.get(number)
+                        if issue is not None:
+                            issue.update(body or {})
+                    if issue is None:
+                        self._send(404, {"message": "Not Found"})
+                    else:
+                        self._send(200, issue)
                 elif path.startswith(repo_prefix + "/issues/") and method == "GET":
                     number = int(path.rsplit("/", 1)[1])
                     with standin.lock:
@@ -255,6 +490,104 @@ class StandIn:
                         self._send(200, issue)
                 else:
                     self._send(404, {"message": "Not Found"})
+
+            def _paged(self, items: list[Any], query: dict[str, list[str]]) -> None:
+                per_page = int((query.get("per_page") or ["30"])[0])
+                page = int((query.get("page") or ["1"])[0])
+                chunk = items[(page - 1) * per_page : page * per_page]
+                headers = {"x-ratelimit-remaining": "4999"}
+                if page * per_page < len(items):
+                    host = self.headers.get("host")
+                    params = "&".join(
+                        f"{k}={v[0]}" for k, v in sorted(query.items()) if k != "page"
+                    )
+                    path = urlsplit(self.path).path
+                    headers["link"] = f'<http://{host}{path}?{params}&page={page + 1}>; rel="next"'
+                self._send(200, chunk, headers)
+
+            def _page_of(
+                self, items: list[Any], query: dict[str, list[str]]
+            ) -> tuple[list[Any], dict[str, str]]:
+                per_page = int((query.get("per_page") or ["30"])[0])
+                page = int((query.get("page") or ["1"])[0])
+                headers = {"x-ratelimit-remaining": "4999"}
+                if page * per_page < len(items):
+                    host = self.headers.get("host")
+                    params = "&".join(
+                        f"{k}={v[0]}" for k, v in sorted(query.items()) if k != "page"
+                    )
+                    path = urlsplit(self.path).path
+                    headers["link"] = f'<http://{host}{path}?{params}&page={page + 1}>; rel="next"'
+                return items[(page - 1) * per_page : page * per_page], headers
+
+            def _runs(self, rest: str, query: dict[str, list[str]]) -> None:
+                """``/actions/runs`` (newest first; ``created`` as ``a..b`` or ``>=a``,
+                ``branch``) and ``/actions/runs/{id}``."""
+                with standin.lock:
+                    runs = list(reversed(standin.runs))
+                if rest.strip("/"):
+                    found = [r for r in runs if str(r["id"]) == rest.strip("/")]
+                    self._send(*((200, found[0]) if found else (404, {"message": "Not Found"})))
+                    return
+                created = (query.get("created") or [""])[0]
+                low, high = "", "~"
+                if created.startswith(">="):
+                    low = created[2:]
+                elif ".." in created:
+                    low, high = created.split("..", 1)
+                branch = (query.get("branch") or [None])[0]
+                runs = [
+                    r
+                    for r in runs
+                    if low <= r["created_at"] <= high
+                    and (branch is None or r["head_branch"] == branch)
+                ]
+                chunk, headers = self._page_of(runs, query)
+                self._send(200, {"total_count": len(runs), "workflow_runs": chunk}, headers)
+
+            def _deployments(self, rest: str, query: dict[str, list[str]]) -> None:
+                """``/deployments`` (newest first) and ``/deployments/{id}/statuses``."""
+                with standin.lock:
+                    deps = list(reversed(standin.deployments))
+                    statuses = copy.deepcopy(standin.statuses)
+                parts = rest.strip("/").split("/")
+                if parts == [""]:
+                    chunk, headers = self._page_of(deps, query)
+                    self._send(200, chunk, headers)
+                elif len(parts) == 2 and parts[1] == "statuses" and int(parts[0]) in statuses:
+                    chunk, headers = self._page_of(statuses[int(parts[0])], query)
+                    self._send(200, chunk, headers)
+                else:
+                    self._send(404, {"message": "Not Found"})
+
+            def _pulls(self, rest: str, query: dict[str, list[str]]) -> None:
+                with standin.lock:
+                    if rest == "":
+                        items = sorted(
+                            standin.pulls.values(), key=lambda p: p["updated_at"], reverse=True
+                        )
+                        listing = []
+                        for pr in items:
+                            short = copy.deepcopy(pr)
+                            for key in ("merged", "additions", "deletions", "changed_files"):
+                                short.pop(key, None)
+                            listing.append(short)
+                        self._paged(listing, query)
+                        return
+                    parts = rest.strip("/").split("/")
+                    number = int(parts[0])
+                    if number not in standin.pulls:
+                        self._send(404, {"message": "Not Found"})
+                    elif len(parts) == 1:
+                        self._send(200, standin.pulls[number])
+                    elif parts[1] == "files":
+                        self._paged(standin.pull_files[number], query)
+                    elif parts[1] == "commits":
+                        self._paged(standin.pull_commits[number], query)
+                    elif parts[1] == "reviews":
+                        self._paged(standin.pull_reviews[number], query)
+                    else:
+                        self._send(404, {"message": "Not Found"})
 
             def _labels(self, method: str, rest: str, body: Any) -> None:
                 with standin.lock:
@@ -275,6 +608,23 @@ class StandIn:
                             self._send(201, {"name": name, "color": body.get("color")})
                     else:
                         self._send(404, {"message": "Not Found"})
+
+            def _repo_comments(self, query: dict[str, list[str]]) -> None:
+                """``GET /repos/{repo}/issues/comments?since=``: every issue's comments
+                updated since then, oldest first (one page)."""
+                since = (query.get("since") or [""])[0]
+                with standin.lock:
+                    listed = [
+                        {
+                            **c,
+                            "issue_url": f"{standin.url}/repos/{standin.repo}/issues/{n}",
+                        }
+                        for n, comments in standin.comments.items()
+                        for c in comments
+                        if str(c.get("updated_at") or c["created_at"]) >= since
+                    ]
+                listed.sort(key=lambda c: str(c.get("updated_at") or c["created_at"]))
+                self._send(200, listed)
 
             def _comments(self, method: str, number: int, body: Any) -> None:
                 with standin.lock:

@@ -4,7 +4,8 @@ Afterwards exactly 200 issues exist, each bug linked to its own, none twice.
 
 The worker is the real ``dcc worker`` in a subprocess. Time is compressed the way a
 real clock would do it: after each kill the dead worker's leases are expired (a lease is
-5 minutes) and backed-off jobs are made due, instead of sleeping through the waits.
+``DCC_JOB_LEASE_SECONDS``, a minute by default) and backed-off jobs are made due, instead
+of sleeping through the waits. tests/ship/test_production.py waits them out for real.
 """
 
 from __future__ import annotations

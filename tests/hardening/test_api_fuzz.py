@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.fuzz
@@ -42,7 +42,7 @@ def _not_a_server_error(ctx: Any, response: Any, case: Any) -> bool:
 
 async def _admin_token(sessionmaker: Any) -> str:
     async with sessionmaker() as s, s.begin():
-        _row, plaintext = await users.create_token(s, name="fuzz", scopes=["admin"])
+        _row, plaintext = await api_tokens.create_token(s, name="fuzz", scopes=["admin"])
     return plaintext
 
 

@@ -21,7 +21,7 @@ from devops_center.config import ConfigError, get_settings
 from devops_center.deployments import service as deployments
 from devops_center.deployments.models import Deployment
 from devops_center.integrations.github.events import parse_issue
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dora"
 HOSTILE = [
@@ -48,7 +48,7 @@ async def test_the_api_refuses_a_non_http_url_naming_the_field(
     client: httpx.AsyncClient, sessionmaker: Any
 ) -> None:
     async with sessionmaker() as s, s.begin():
-        _row, token = await users.create_token(s, name="ci", scopes=["deployments:write"])
+        _row, token = await api_tokens.create_token(s, name="ci", scopes=["deployments:write"])
     auth = {"authorization": f"Bearer {token}"}
     for url in HOSTILE:
         response = await client.post("/api/v1/deployments", json={**BODY, "url": url}, headers=auth)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from devops_center.deployments.models import Deployment
 from devops_center.support.models import BugLog, FaqEntry
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from tests.conftest import csrf_token, post_form
 
 BUG = {"what_doing": "Opening", "expected": "It opens", "actual": "Nothing", "priority": "high"}
@@ -125,7 +125,7 @@ async def test_json_with_nul_or_a_lone_surrogate_is_a_422_naming_the_field(
     client: httpx.AsyncClient, sessionmaker: Any
 ) -> None:
     async with sessionmaker() as s, s.begin():
-        _row, token = await users.create_token(s, name="ci", scopes=["deployments:write"])
+        _row, token = await api_tokens.create_token(s, name="ci", scopes=["deployments:write"])
     body = {
         "commit_sha": "3484a3fb816e0859fd6e1cea078d76385ff50625",
         "started_at": "2026-11-28T10:00:00Z",

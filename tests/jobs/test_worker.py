@@ -3,6 +3,7 @@ leases, periodic work, and jobs this code cannot run parked with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,11 @@ class Fatal(registry.JobMessage):
     pass
 
 
+@registry.message("test.slow")
+class Slow(registry.JobMessage):
+    seconds: float
+
+
 @registry.handles(Ok)
 async def _ok(ctx: registry.JobContext, msg: Ok) -> None:
     CALLS.append(msg.model_dump())
@@ -48,6 +54,12 @@ async def _flaky(ctx: registry.JobContext, msg: Flaky) -> None:
 @registry.handles(Fatal)
 async def _fatal(ctx: registry.JobContext, msg: Fatal) -> None:
     raise registry.PermanentFailure("422 Validation Failed")
+
+
+@registry.handles(Slow)
+async def _slow(ctx: registry.JobContext, msg: Slow) -> None:
+    CALLS.append({"slow": ctx.attempt})
+    await asyncio.sleep(msg.seconds)
 
 
 @pytest.fixture(autouse=True)
@@ -98,17 +110,72 @@ async def test_permanent_failure_is_recorded_and_retryable(settings, sessionmake
         assert (await s.get(Job, job.id)).status == "pending"
 
 
-async def test_expired_lease_is_claimed_again(settings, sessionmaker) -> None:
-    """A worker killed mid-job leaves it running; after the lease another worker takes it."""
+async def test_the_job_of_a_killed_worker_is_taken_again_after_the_lease(
+    settings, sessionmaker
+) -> None:
+    """A worker killed mid-job (it claimed and never finished) leaves the job running;
+    once its lease runs out another worker takes it, as a second attempt."""
     async with sessionmaker() as s, s.begin():
         await outbox.enqueue(s, Ok(n=3))
-    claimed = await worker.claim(sessionmaker, owner="dead-worker")
-    assert claimed is not None
+    claimed = await worker.claim(sessionmaker, owner="killed-worker", lease=1.0)
+    assert claimed is not None and claimed.attempts == 1
     assert await worker.claim(sessionmaker, owner="other") is None  # lease still held
-    async with sessionmaker() as s, s.begin():
-        await s.execute(update(Job).values(locked_until=utcnow() - timedelta(seconds=1)))
+    await asyncio.sleep(1.2)
     assert await worker.drain(settings, sessionmaker) == 1
     assert CALLS == [{"n": 3}]
+    async with sessionmaker() as s:
+        job = await s.get(Job, claimed.id)
+    assert job.status == "done" and job.attempts == 2 and job.locked_by is None
+
+
+async def test_a_slow_job_keeps_its_lease_and_runs_once(settings, sessionmaker) -> None:
+    """A job running for several leases is renewed by its worker all along: a second
+    worker polling the queue meanwhile never takes it."""
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(s, Slow(seconds=3.0))
+    job = await worker.claim(sessionmaker, owner="slow-worker", lease=1.2)
+    assert job is not None
+    running = asyncio.create_task(
+        worker.run_job(settings, sessionmaker, job, owner="slow-worker", lease=1.2)
+    )
+    taken = []
+    while not running.done():
+        other = await worker.claim(sessionmaker, owner="second-worker", lease=1.2)
+        if other is not None:
+            taken.append(other.id)
+        await asyncio.sleep(0.1)
+    assert await running == "done"
+    assert taken == [] and CALLS == [{"slow": 1}]
+    async with sessionmaker() as s:
+        stored = await s.get(Job, job.id)
+    assert stored.status == "done" and stored.attempts == 1
+
+
+class _DatabaseAway:
+    """A sessionmaker whose database refuses the first ``outage`` connections, as while
+    PostgreSQL restarts."""
+
+    def __init__(self, real, outage: int) -> None:
+        self.real, self.outage = real, outage
+
+    def __call__(self):
+        if self.outage:
+            self.outage -= 1
+            raise ConnectionRefusedError("the database is restarting")
+        return self.real()
+
+
+async def test_the_outcome_of_a_job_waits_for_a_database_that_is_away(
+    settings, sessionmaker
+) -> None:
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(s, Ok(n=5))
+    job = await worker.claim(sessionmaker, owner="w")
+    assert job is not None
+    assert await worker.run_job(settings, _DatabaseAway(sessionmaker, 2), job, owner="w") == "done"
+    async with sessionmaker() as s:
+        stored = await s.get(Job, job.id)
+    assert stored.status == "done" and stored.locked_by is None and CALLS == [{"n": 5}]
 
 
 async def test_unique_key_and_periodic_once_per_period(settings, sessionmaker) -> None:

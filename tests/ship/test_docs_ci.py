@@ -24,7 +24,7 @@ import yaml
 from sqlalchemy import select
 
 from devops_center.deployments.models import Deployment
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,8 +144,8 @@ async def test_documented_curl_step_registers_a_deployment(
             unavailable(binary, "not installed (.ci/run installs it)")
 
     async with sessionmaker() as s, s.begin():
-        _row, token = await users.create_token(s, name="ci", scopes=["deployments:write"])
-        _row, reader = await users.create_token(s, name="ro", scopes=["metrics:read"])
+        _row, token = await api_tokens.create_token(s, name="ci", scopes=["deployments:write"])
+        _row, reader = await api_tokens.create_token(s, name="ro", scopes=["metrics:read"])
 
     job = doc_job()
     start, result = curl_steps(job)
@@ -239,9 +239,12 @@ def documented_dcc_calls(text: str) -> list[tuple[str, bool]]:
 
 
 @pytest.mark.parametrize("doc", ["ci-integration.md", "operations.md"])
-def test_documented_dcc_commands_exist(doc: str) -> None:
+def test_documented_dcc_commands_exist(
+    doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every `dcc …` line in the docs names a real command and real options; lines from
-    code blocks are parsed by the CLI itself (so values have the right types too)."""
+    code blocks are parsed by the CLI itself (so values have the right types too). The
+    files a line names (`history.jsonl`) exist, as they would for the reader."""
     import shlex
 
     import typer.main
@@ -267,6 +270,11 @@ def test_documented_dcc_commands_exist(doc: str) -> None:
             if word.startswith("--"):
                 assert word.split("=")[0] in options, f"{doc}: dcc {call}: no option {word}"
         if from_block:
+            monkeypatch.chdir(tmp_path)
+            for word in words:
+                if not word.startswith("-") and re.fullmatch(r"[\w./-]+\.\w{2,5}", word):
+                    (tmp_path / word).parent.mkdir(parents=True, exist_ok=True)
+                    (tmp_path / word).touch()
             try:
                 command.make_context("dcc " + " ".join(path), words)
             except Exception as exc:

@@ -46,6 +46,8 @@ async def test_status_page_shows_checks_chart_and_incidents(
     assert "100.00 %" in html  # database uptime
     assert 'class="status-chart"' in html and "data-points='[[" in html
     assert "web is down" in html  # the open incident
+    web_card = html.split('id="check-web"')[1].split('id="check-')[0]
+    assert "HTTP 503" in web_card and "9 ms" not in web_card
     assert "/static/js/status.js" in html and "<script>" not in html
 
     week = await owner.get("/admin/status?range=7d")
@@ -65,6 +67,9 @@ async def test_panel_is_a_fragment_that_refreshes(
     assert 'hx-get="/admin/status/panel"' in html and 'hx-trigger="every 30s"' in html
     assert '<tr data-check="database">' in html
     assert 'data-state="up"' in html and 'data-state="down"' in html
+    # a down check shows why, not the time its failing answer took
+    web_row = html.split('<tr data-check="web">')[1].split("</tr>")[0]
+    assert "HTTP 503" in web_row and "9 ms" not in web_row
 
 
 async def test_russian_panel(

@@ -54,18 +54,89 @@ async def _seed(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         await s.execute(insert(CheckResult), rows)
 
 
+INTERVALS = {"api": 900, "db": 600}  # seconds between probes
+
+
 async def test_uptime_windows(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await _seed(sessionmaker)
     async with sessionmaker() as s:
-        ups = await status.uptimes(s, now=NOW)
+        ups = await status.uptimes(s, now=NOW, intervals=INTERVALS)
     api = ups["api"]
-    assert api.counts["24h"] == (84, 96)
-    assert api.percent("24h") == 87.5
-    assert api.counts["7d"] == (84 + 120, 96 + 120)
-    assert api.counts["30d"] == (204, 218)
-    assert round(api.percent("30d") or 0, 3) == round(204 / 218 * 100, 3)
+    # Last 24 h: each result holds its 15 minutes; the latest (failed) one the minute
+    # up to now; the failed one at 10:29 holds only until the maintenance result at 10:30,
+    # which counts for nothing until 10:44.
+    up, observed = 84 * 900.0, 95 * 900.0 + 60 - 840
+    assert api.seconds["24h"] == (up, observed)
+    assert round(api.percent("24h") or 0, 3) == round(up / observed * 100, 3)
+    # 1–6 days ago: hourly results hold at most three intervals (45 min): 120 × 2,700 s.
+    assert api.seconds["7d"] == (up + 120 * 2700, observed + 120 * 2700)
+    # 10 and 20 days ago: two lone failed results, 45 min down each.
+    assert api.seconds["30d"] == (up + 120 * 2700, observed + 122 * 2700)
     assert ups["db"].percent("24h") == 0.0
     assert status.Uptime().percent("24h") is None
+
+
+async def test_uptime_is_time_not_probes(
+    db_url: str, tmp_path: Path, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two checks down the same hour of the last day, one probed every minute, the other
+    every 5 minutes while up and every 30 s while down (its interval tightened while
+    someone watched it): both were up 23 of 24 hours, so both show 95.83 %, not 95.83 %
+    and 69.7 % (276 good probes of 396). A third, whose worker stopped for 6 hours
+    right after a failed probe: that probe holds three intervals, the rest is unknown."""
+    day = NOW - timedelta(hours=24)
+    outage = (NOW - timedelta(hours=3), NOW - timedelta(hours=2))
+
+    def result(name: str, at: datetime, ok: bool) -> dict:
+        return {
+            "check_name": name,
+            "ok": int(ok),
+            "state": "up" if ok else "down",
+            "response_ms": 20.0 if ok else None,
+            "message": None if ok else "connection refused",
+            "checked_at": at,
+        }
+
+    rows = []
+    at = day
+    while at < NOW:  # steady: every minute
+        rows.append(result("steady", at, not outage[0] <= at < outage[1]))
+        at += timedelta(minutes=1)
+    at = day
+    while at < NOW:  # eager: every 5 minutes, every 30 s while down
+        down = outage[0] <= at < outage[1]
+        rows.append(result("eager", at, not down))
+        at += timedelta(seconds=30) if down else timedelta(minutes=5)
+    at = day
+    while at < NOW:  # sleepy: a failed probe at NOW-12h, then nothing for 6 hours
+        if not NOW - timedelta(hours=12) < at < NOW - timedelta(hours=6):
+            rows.append(result("sleepy", at, at != NOW - timedelta(hours=12)))
+        at += timedelta(minutes=1)
+    async with sessionmaker() as s, s.begin():
+        await s.execute(insert(CheckResult), rows)
+    settings = make_settings(
+        db_url,
+        tmp_path,
+        checks=[
+            {"name": "steady", "type": "tcp", "host": "127.0.0.1", "port": 9, "interval": 60},
+            {"name": "eager", "type": "tcp", "host": "127.0.0.1", "port": 9, "interval": 300},
+            {"name": "sleepy", "type": "tcp", "host": "127.0.0.1", "port": 9, "interval": 60},
+        ],
+    )
+    async with sessionmaker() as s:
+        views = {v.name: v for v in await status.current_states(s, settings, now=NOW)}
+    assert round(views["steady"].uptime_24h or 0, 2) == 95.83
+    assert round(views["eager"].uptime_24h or 0, 2) == 95.83
+    sleepy = views["sleepy"].uptime_24h or 0
+    assert round(sleepy, 2) == round((1 - 180 / (18 * 3600)) * 100, 2)  # 99.72, not 66.7
+
+    # The hourly roll-ups keep the same figures.
+    async with sessionmaker() as s, s.begin():
+        await status.roll_up(s, now=NOW, intervals={"steady": 60, "eager": 300, "sleepy": 60})
+    async with sessionmaker() as s:
+        again = {v.name: v for v in await status.current_states(s, settings, now=NOW)}
+    for name in ("steady", "eager", "sleepy"):
+        assert round(again[name].uptime_24h or 0, 6) == round(views[name].uptime_24h or 0, 6)
 
 
 async def test_roll_up_keeps_uptime_and_deletes_raw(
@@ -73,29 +144,33 @@ async def test_roll_up_keeps_uptime_and_deletes_raw(
 ) -> None:
     await _seed(sessionmaker)
     async with sessionmaker() as s:
-        before = await status.uptimes(s, now=NOW)
+        before = await status.uptimes(s, now=NOW, intervals=INTERVALS)
         raw_before_noon = await s.scalar(
             select(func.count()).where(CheckResult.checked_at < NOW.replace(minute=0))
         )
     async with sessionmaker() as s, s.begin():
-        folded = await status.roll_up(s, now=NOW)
+        folded = await status.roll_up(s, now=NOW, intervals=INTERVALS)
     assert folded == raw_before_noon  # every complete hour (12:25 → up to 12:00)
     async with sessionmaker() as s, s.begin():
-        assert await status.roll_up(s, now=NOW) == 0  # nothing left to fold
+        assert await status.roll_up(s, now=NOW, intervals=INTERVALS) == 0  # nothing left to fold
         assert await status.rolled_until(s) == NOW.replace(minute=0)
-        assert await status.uptimes(s, now=NOW) == before  # now mostly from roll-ups
+        assert (
+            await status.uptimes(s, now=NOW, intervals=INTERVALS) == before
+        )  # now mostly from roll-ups
         # Raw results older than 7 days go (they are in the roll-ups).
         assert await status.purge(s, now=NOW) == (3, 0)
         oldest = await s.scalar(select(func.min(CheckResult.checked_at)))
         assert oldest is not None and oldest >= NOW - timedelta(days=8)
-        after = await status.uptimes(s, now=NOW)
+        after = await status.uptimes(s, now=NOW, intervals=INTERVALS)
     assert after == before
 
     # An hour later the new results are folded in too, and uptime moves on.
     later = NOW + timedelta(hours=1)
     async with sessionmaker() as s, s.begin():
-        assert await status.roll_up(s, now=later) == 5  # 12:08, 12:18, 12:28 (db), 12:14, 12:29
-        assert (await status.uptimes(s, now=later))["db"].counts["24h"] == (0, 4)
+        assert (
+            await status.roll_up(s, now=later, intervals=INTERVALS) == 5
+        )  # 12:08, 12:18, 12:28 (db), 12:14, 12:29
+        assert (await status.uptimes(s, now=later, intervals=INTERVALS))["db"].percent("24h") == 0
 
     # Roll-ups go after 90 days.
     async with sessionmaker() as s, s.begin():

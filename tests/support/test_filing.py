@@ -14,17 +14,18 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image, PngImagePlugin
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devops_center import worker
 from devops_center.config import Settings
 from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
+from devops_center.outbox.models import Job
 from devops_center.support import uploads
 from devops_center.support.models import BugLog
 from devops_center.users.models import User
-from tests.conftest import csrf_token, make_settings
+from tests.conftest import csrf_token, make_settings, random_token
 from tests.web.test_support_pages import GOOD, png_bytes
 
 FAKE_ICC = b"FAKE-ICC-PROFILE-" * 8
@@ -252,3 +253,43 @@ async def test_invalid_report_with_image_stores_no_file(
                 source="web",
             )
     assert uploads.stored_files(settings, older_than=-1) == []
+
+
+async def test_filing_without_an_image_takes_seven_statements(
+    people: dict[str, User],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    settings: Settings,
+) -> None:
+    """The bot's Submit step is the costliest reply of a dialog (bench/bot.py): the
+    reporter's lock, the token's holder, the rate limit, the bug and its two jobs (each
+    written and returned in one statement; no savepoint, no optimistic checks without an
+    image to decode). A repeat is still answered as the same bug."""
+    from devops_center.support import service as support
+
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split()[0].upper())
+
+    report = support.BugReport("Broken", "a", "b", "c", client_token=random_token())
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with sessionmaker() as s, s.begin():
+            filed = await support.file_bug(
+                s, settings=settings, reporter_id=people["employee"].id, report=report, source="web"
+            )
+            first = len(statements)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert first <= 7, statements
+    assert "SAVEPOINT" not in statements
+    async with sessionmaker() as s, s.begin():
+        again = await support.file_bug(
+            s, settings=settings, reporter_id=people["employee"].id, report=report, source="web"
+        )
+    assert again.repeated and again.bug.id == filed.bug.id
+    assert await _bugs(sessionmaker) == 1
+    async with sessionmaker() as s:
+        kinds = set((await s.scalars(select(Job.kind))).all())
+    assert {messages.CreateGithubIssue.kind, messages.IndexBrainDocument.kind} <= kinds

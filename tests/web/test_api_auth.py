@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from devops_center.users.models import ApiToken
 
 
 async def test_token_is_hashed_and_checked(client: httpx.AsyncClient, sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
-        _row, plaintext = await users.create_token(s, name="ci", scopes=["deployments:write"])
+        _row, plaintext = await api_tokens.create_token(s, name="ci", scopes=["deployments:write"])
     async with sessionmaker() as s:
         stored = (await s.execute(select(ApiToken))).scalar_one()
     assert plaintext not in (stored.token_hash, stored.prefix) and len(stored.token_hash) == 64
@@ -48,9 +48,9 @@ async def test_token_is_hashed_and_checked(client: httpx.AsyncClient, sessionmak
 
 async def test_revoked_token_is_refused(client: httpx.AsyncClient, sessionmaker) -> None:
     async with sessionmaker() as s, s.begin():
-        row, plaintext = await users.create_token(s, name="ci", scopes=["metrics:read"])
+        row, plaintext = await api_tokens.create_token(s, name="ci", scopes=["metrics:read"])
     async with sessionmaker() as s, s.begin():
-        await users.revoke_token(s, token_id=row.id)
+        await api_tokens.revoke_token(s, token_id=row.id)
     r = await client.get("/api/v1/whoami", headers={"authorization": f"Bearer {plaintext}"})
     assert r.status_code == 401
 
@@ -62,5 +62,5 @@ async def test_unknown_scope_is_invalid(sessionmaker) -> None:
 
     async with sessionmaker() as s, s.begin():
         with pytest.raises(Invalid) as err:
-            await users.create_token(s, name="x", scopes=["root"])
+            await api_tokens.create_token(s, name="x", scopes=["root"])
     assert "scope" in err.value.fields

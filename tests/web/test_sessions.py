@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from devops_center.db import utcnow
 from devops_center.users import service as users
+from devops_center.users import signin
 from devops_center.users.models import User, UserSession
 from tests.conftest import PASSWORD, csrf_token, login, make_settings, post_form
 
@@ -226,7 +227,7 @@ async def test_the_bots_sign_in_link_starts_a_session(
     make_client: Any, people: dict[str, Any], sessionmaker: Any
 ) -> None:
     async with sessionmaker() as s, s.begin():
-        token = await users.create_login_link(s, user_id=people["employee"].id)
+        token = await signin.create_login_link(s, user_id=people["employee"].id)
     browser = make_client(ip="192.0.2.44")
     response = await browser.get(f"/auth/link/{token}", headers={"user-agent": IPHONE})
     assert response.status_code == 303
@@ -425,7 +426,7 @@ async def test_a_telegram_user_without_a_password_sees_no_password_form(
 ) -> None:
     async with sessionmaker() as s, s.begin():
         user = await users.create_user(s, name="Tg", telegram_id=42, language="en")
-        token = await users.create_login_link(s, user_id=user.id)
+        token = await signin.create_login_link(s, user_id=user.id)
     browser = make_client()
     await browser.get(f"/auth/link/{token}")
     page = (await browser.get("/account/sessions")).text

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from PIL import Image
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -77,12 +78,16 @@ async def test_file_bug_with_screenshot_end_to_end(
     assert re.fullmatch(r"/support/bugs/\d+\?new=1", location)
     page = await c.get(location)
     assert page.status_code == 200
-    assert "has been saved" in page.text and "GitHub issue" in page.text
+    assert "has been saved" in page.text and "The team reads it here" in page.text
+    assert "GitHub" not in page.text  # GitHub is off: nothing promises an issue
     async with sessionmaker() as s:
         bug = (await s.execute(select(BugLog))).scalar_one()
         jobs = list((await s.execute(select(Job))).scalars())
     assert bug.user_id == people["employee"].id and bug.priority == "high"
-    assert [(j.kind, j.payload) for j in jobs] == [("github.create_issue", {"bug_id": bug.id})]
+    assert [(j.kind, j.payload) for j in jobs] == [
+        ("github.create_issue", {"bug_id": bug.id}),
+        ("brain.index", {"source": "bug", "source_id": bug.id}),  # known issues, duplicates
+    ]
     assert bug.screenshot_key and bug.screenshot_url == f"/support/bugs/{bug.id}/screenshot"
     stored = settings.uploads_path / bug.screenshot_key
     assert stored.is_file() and b"SecretCam" not in stored.read_bytes()
@@ -103,6 +108,30 @@ async def test_file_bug_with_screenshot_end_to_end(
     owner = await as_role("owner")
     assert (await owner.get(f"/support/bugs/{bug.id}")).status_code == 200
     assert (await owner.get(f"/support/bugs/{bug.id}/screenshot")).status_code == 200
+    # triage shows the report's text and screenshot, not only its title
+    triage = (await owner.get(f"/admin/bugs/{bug.id}")).text
+    for field in ("what_doing", "expected", "actual"):
+        assert f'<p class="prewrap">{GOOD[field]}</p>' in triage
+    assert f'<img class="screenshot" src="/admin/bugs/{bug.id}/screenshot"' in triage
+    assert (await owner.get(f"/admin/bugs/{bug.id}/screenshot")).status_code == 200
+    # a manager (team lead) reads triage with the screenshot; an employee does not
+    lead = await as_role("manager")
+    assert "An empty page" in (await lead.get(f"/admin/bugs/{bug.id}")).text
+    assert (await lead.get(f"/admin/bugs/{bug.id}/screenshot")).status_code == 200
+    assert (await c.get(f"/admin/bugs/{bug.id}/screenshot")).status_code == 403
+
+
+async def test_a_new_bug_promises_a_github_issue_only_when_github_is_on(
+    app: Any, as_role: Any, settings: Settings
+) -> None:
+    app.state.settings = settings.model_copy(
+        update={"github_token": SecretStr("ghp_test"), "github_repo": "acme/app"}
+    )
+    c = await as_role("employee")
+    r = await file_bug(c)
+    page = (await c.get(r.headers["location"])).text
+    assert "A GitHub issue will be created for it shortly" in page
+    assert "not created yet" in page and "The team reads it here" not in page
 
 
 async def test_double_submit_files_one_bug(
@@ -454,3 +483,49 @@ async def test_admin_faq_crud_and_categories(
         data={"csrftoken": await csrf_token(employee, "/support/bug")},
     )
     assert forbidden.status_code == 403
+
+
+async def test_a_new_faq_entry_without_order_joins_its_category(
+    as_role: Any, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Saved with an empty order an entry goes last; its category keeps one heading on
+    /support/faq and in the admin list, and Up/Down move it as the pages show it."""
+    await seed_faq(sessionmaker)
+    owner = await as_role("owner")
+    token = await csrf_token(owner, "/admin/faq/new")
+    created = await owner.post(
+        "/admin/faq/new",
+        data={
+            "csrftoken": token, "category": "Account", "question": "Where is my profile?",
+            "answer": "Menu, then Profile.", "language": "en", "order_index": "",
+        },
+    )  # fmt: skip
+    assert created.status_code == 303
+    page = (await (await as_role("employee")).get("/support/faq")).text
+    assert page.count('<h2 class="faq-category">Account</h2>') == 1
+    headings = re.findall(r'<h2 class="faq-category">([^<]+)</h2>', page)
+    assert headings == ["Account", "Shifts"]
+    questions = re.findall(r'<h3><a href="/support/faq/\d+">([^<]+)</a></h3>', page)
+    assert questions.index("Where is my profile?") < questions.index("How do I open a shift?")
+
+    async def admin_order() -> list[str]:
+        html = (await owner.get("/admin/faq?language=en")).text
+        return re.findall(r'<td><a href="/admin/faq/\d+">([^<]+)</a></td>', html)
+
+    assert await admin_order() == [
+        "How do I reset my password?", "How do I change the language?",
+        "Where is my profile?", "How do I open a shift?",
+    ]  # fmt: skip
+    async with sessionmaker() as s:
+        new = (
+            await s.execute(select(FaqEntry).where(FaqEntry.question == "Where is my profile?"))
+        ).scalar_one()
+    moved = await owner.post(
+        f"/admin/faq/{new.id}/move", data={"csrftoken": token, "direction": "up"}
+    )
+    assert moved.status_code == 303
+    assert (await admin_order())[1:3] == ["Where is my profile?", "How do I change the language?"]
+    # stable: the same order on every reload, and the public page agrees
+    assert await admin_order() == await admin_order()
+    page = (await (await as_role("employee")).get("/support/faq")).text
+    assert re.findall(r'<h2 class="faq-category">([^<]+)</h2>', page) == ["Account", "Shifts"]

@@ -77,3 +77,30 @@ async def test_refusals_keep_what_was_typed(as_role: Any, sessionmaker: Any) -> 
 async def test_employees_cannot_manage_tokens(as_role: Any) -> None:
     employee = await as_role("employee")
     assert (await employee.get("/admin/tokens")).status_code == 403
+
+
+async def test_an_owner_creates_an_integration_token(
+    as_role: Any, client: httpx.AsyncClient, sessionmaker: Any
+) -> None:
+    """No user: an integration, acting with its scopes alone; what it files names the
+    reporter by reporter_email or is reported by the integration itself."""
+    owner = await as_role("owner")
+    created = await post_form(
+        owner, "/admin/tokens", {"name": "zapier", "scope": ["bugs:read", "bugs:write"]}
+    )
+    assert created.status_code == 201, created.text
+    match = TOKEN_RE.search(created.text)
+    assert match
+    auth = {"authorization": f"Bearer {match.group(1)}"}
+    who = (await client.get("/api/v1/whoami", headers=auth)).json()
+    assert who["acts_for"] is None and who["scopes"] == ["bugs:read", "bugs:write"]
+    bug = {"title": "Form broken", "what_doing": "a", "expected": "b", "actual": "c"}
+    filed = await client.post(
+        "/api/v1/bugs", json={**bug, "reporter_email": "employee@test.local"}, headers=auth
+    )
+    assert filed.status_code == 201
+    async with sessionmaker() as s:
+        reporter = await s.get(User, filed.json()["reporter_id"])
+        token = (await s.execute(select(ApiToken))).scalar_one()
+    assert reporter is not None and reporter.email == "employee@test.local"
+    assert token.user_id is None and token.expires_at is None

@@ -1,8 +1,9 @@
 """The worker scans the team's GitHub repository: the tarball of the default branch's head.
 
 ``architecture.scan_github`` (:class:`~devops_center.outbox.messages.ScanGithubArchitecture`)
-runs daily, on demand ("Scan now" on /admin/architecture) and, later, after a merged pull
-request — all queued through :func:`devops_center.architecture.service.enqueue_github_scan`.
+runs daily, on demand ("Scan now" on /admin/architecture) and after a merged pull request
+(``changelog.service.from_pull``) — all queued through
+:func:`devops_center.architecture.service.enqueue_github_scan`.
 The head commit is asked first: when the last scan already has it (and ``force`` is off)
 nothing is downloaded. The tarball goes to a temporary directory, only its ``*.py`` files
 are unpacked (safely: :mod:`devops_center.architecture.tarball`), parsed in a thread,

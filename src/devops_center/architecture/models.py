@@ -25,8 +25,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from devops_center.db import Base, UTCDateTime, utcnow
 
-SCAN_SOURCES = ("path", "github")
-
 
 class ArchScan(Base):
     __tablename__ = "arch_scans"

@@ -79,7 +79,8 @@ async def overview(session: AsyncSession, settings: Settings, *, name: str | Non
 @dataclass
 class ModulePage:
     view: service.ModuleView
-    # Filled by the changelog journal later: entries and open bugs touching the module.
+    # Filled by the page from the changelog journal (a feature above this one): the
+    # entries whose pull requests changed the module, the open bugs whose fixes touch it.
     changes: list[Any] = field(default_factory=list)
     open_bugs: list[Any] = field(default_factory=list)
     root: str | None = None

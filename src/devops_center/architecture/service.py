@@ -24,7 +24,7 @@ from devops_center.db import utcnow
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.outbox import service as outbox
-from devops_center.outbox.messages import ScanGithubArchitecture
+from devops_center.outbox.messages import RescoreImpact, ScanGithubArchitecture
 from devops_center.outbox.models import Job
 
 JOB_SCAN_GITHUB = ScanGithubArchitecture.kind
@@ -150,6 +150,12 @@ async def store_scan(
     ]
     if package_rows:
         await session.execute(insert(ArchPackage), package_rows)
+    # open bugs and issues are weighed again against the new scan (changelog.weights)
+    await outbox.enqueue(
+        session,
+        RescoreImpact(all_open=True),
+        unique_key=f"{RescoreImpact.kind}:scan:{scan.id}:{scan.scanned_at.isoformat()}",
+    )
     return scan
 
 

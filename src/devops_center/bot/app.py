@@ -11,7 +11,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import BotCommand, BotCommandScopeChat, LinkPreviewOptions
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.bot.handlers import routers
@@ -21,6 +28,7 @@ from devops_center.bot.storage import build_storage, cached
 from devops_center.config import Settings
 from devops_center.i18n import SUPPORTED
 from devops_center.notify.commands import commands as command_list
+from devops_center.notify.links import menu_button
 
 
 class BotSession(AiohttpSession):
@@ -87,3 +95,19 @@ async def set_commands(bot: Bot, admins: list[tuple[int, str]]) -> None:
         await bot.set_my_commands(
             commands(lang, admin=True), scope=BotCommandScopeChat(chat_id=chat_id)
         )
+
+
+async def set_menu_button(bot: Bot, settings: Settings) -> None:
+    """Everyone's menu button: the hub as a Mini App (in the default language; a user's
+    own chat gets theirs from the ``notify.chat_commands`` job), or Telegram's default
+    when the hub is not on https."""
+    button = menu_button(settings, settings.default_language)
+    web_app = button.get("web_app")
+    if isinstance(web_app, dict):
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(
+                text=str(button["text"]), web_app=WebAppInfo(url=str(web_app["url"]))
+            )
+        )
+    else:
+        await bot.set_chat_menu_button(menu_button=MenuButtonDefault())

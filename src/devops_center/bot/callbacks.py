@@ -15,7 +15,6 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 Priority = Literal["critical", "high", "medium", "low"]
-BugField = Literal["title", "what_doing", "expected", "actual", "screenshot", "priority"]
 
 
 class Menu(CallbackData, prefix="menu"):
@@ -41,12 +40,21 @@ class FaqCb(CallbackData, prefix="faq"):
 
 
 class MyBugsCb(CallbackData, prefix="mb"):
-    """/mybugs: a page (by its first row), a bug's detail, adding information to it."""
+    """/mybugs: a page (by its first row), a bug's detail, adding information to it,
+    closing it (asked, then confirmed)."""
 
-    action: Literal["page", "bug", "add"]
+    action: Literal["page", "bug", "add", "close", "closed"]
     offset: int = Field(default=0, ge=0, lt=2**31)
     bug: int = Field(default=0, ge=0, lt=2**31)
 
 
 class LanguageCb(CallbackData, prefix="lang"):
     code: Literal["ru", "en"]
+
+
+class AskCb(CallbackData, prefix="ask"):
+    """ "Did this help?" under an answer to a free-text question (``q``: the question's
+    row); ``no`` starts /bug with the question as its title."""
+
+    action: Literal["yes", "no"]
+    q: int = Field(ge=0, lt=2**31)

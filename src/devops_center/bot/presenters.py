@@ -13,7 +13,7 @@ from devops_center.bot.ui import esc
 from devops_center.config import Settings
 from devops_center.digest.labels import issue_url, priority_label, status_label
 from devops_center.i18n import format_datetime, gettext, ngettext
-from devops_center.support.models import BugLog
+from devops_center.support.models import BugComment, BugLog
 from devops_center.users.models import AuditLog
 
 
@@ -58,7 +58,7 @@ def _history_line(entry: AuditLog, lang: str, settings: Settings) -> str | None:
     except ValueError:
         details = {}
     when = _when(entry.created_at, lang, settings)
-    if entry.action == "add_information":
+    if entry.action == "add_information":  # before additions became comments (kept rows)
         return gettext(lang, "%(when)s: you added information", when=when)
     status = details.get("status") if isinstance(details, dict) else None
     if isinstance(status, list) and len(status) == 2:
@@ -71,7 +71,30 @@ def _history_line(entry: AuditLog, lang: str, settings: Settings) -> str | None:
     return None
 
 
-def bug_detail(bug: BugLog, history: Sequence[AuditLog], lang: str, settings: Settings) -> str:
+COMMENTS_SHOWN = 5
+COMMENT_CHARS = 600
+
+
+def _comment_line(comment: BugComment, lang: str, settings: Settings) -> str:
+    if comment.source == "github" and comment.github_login:
+        who = esc(comment.github_login) + " (GitHub)"
+    elif comment.from_team:
+        who = esc(gettext(lang, "Team"))
+    else:
+        who = esc(gettext(lang, "You"))
+    body = (
+        comment.body if len(comment.body) <= COMMENT_CHARS else comment.body[:COMMENT_CHARS] + "…"
+    )
+    return f"<b>{who}</b>, {_when(comment.created_at, lang, settings)}:\n{esc(body)}"
+
+
+def bug_detail(
+    bug: BugLog,
+    history: Sequence[AuditLog],
+    lang: str,
+    settings: Settings,
+    comments: Sequence[BugComment] = (),
+) -> str:
     fields = (
         (gettext(lang, "What I was doing"), bug.what_doing),
         (gettext(lang, "What I expected"), bug.expected),
@@ -87,5 +110,11 @@ def bug_detail(bug: BugLog, history: Sequence[AuditLog], lang: str, settings: Se
     events = [line for e in history if (line := _history_line(e, lang, settings))]
     lines += ["", f"<b>{esc(gettext(lang, 'History'))}</b>"]
     lines += events or [gettext(lang, "No changes yet.")]
-    lines += ["", gettext(lang, "Comments from the team will appear here.")]
+    lines += ["", f"<b>{esc(gettext(lang, 'Comments'))}</b>"]
+    if not comments:
+        lines.append(gettext(lang, "No comments yet. The team's replies will appear here."))
+    elif len(comments) > COMMENTS_SHOWN:
+        older = len(comments) - COMMENTS_SHOWN
+        lines.append(gettext(lang, "%(n)s earlier ones are on the bug's web page.", n=older))
+    lines += [_comment_line(c, lang, settings) for c in comments[-COMMENTS_SHOWN:]]
     return "\n".join(lines)

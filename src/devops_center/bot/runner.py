@@ -10,6 +10,11 @@ skips an update it cannot parse instead of crashing.
   the webhook on start and consumes the stored updates in order. The web and the bot
   may be different processes; in the embedded server the web wakes the bot directly.
 
+When the database is unavailable (a restart, a failover) an update whose handler has not
+yet sent anything is handled again after a pause (``RETRY_DELAYS``, about two minutes in
+all) instead of being answered with an apology; the inbox loop and the start-up wait for
+the database the same way, so a database restart never stops the bot or loses an update.
+
 While it runs, the bot keeps its row in ``process_heartbeats`` fresh (the status check
 reads it; ``dcc restore`` refuses to run under it).
 """
@@ -20,8 +25,8 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 from aiogram import Bot, Dispatcher
@@ -31,9 +36,10 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devops_center.bot.app import build_bot, build_dispatcher, set_commands
+from devops_center.bot.app import build_bot, build_dispatcher, set_commands, set_menu_button
+from devops_center.bot.middlewares.session import RetryLater
 from devops_center.config import Settings
-from devops_center.db import utcnow
+from devops_center.db import db_error_kind, utcnow
 from devops_center.i18n import pick_language
 from devops_center.integrations.telegram.webhook import webhook_secret, webhook_url
 from devops_center.notify import links
@@ -42,8 +48,11 @@ from devops_center.processes.service import Heartbeat
 from devops_center.users import service as users
 
 log = logging.getLogger("devops_center.bot")
+T = TypeVar("T")
 
 ALLOWED_UPDATES = ["message", "callback_query"]
+# Pauses (seconds) before handling an update again while the database is unavailable.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 30.0)
 
 
 def chat_of(raw: dict[str, Any]) -> int | None:
@@ -115,10 +124,16 @@ class BotRunner:
                 "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3]),
             )
             return
-        try:
-            await self.dp.feed_update(self.bot, parsed)
-        except Exception:
-            log.exception("update %s failed", raw.get("update_id"))
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                await self.dp.feed_update(self.bot, parsed, may_retry=delay is not None)
+                return
+            except RetryLater:
+                assert delay is not None
+                await asyncio.sleep(delay)
+            except Exception:
+                log.exception("update %s failed", raw.get("update_id"))
+                return
 
     async def drain_tasks(self, wait_seconds: float = 10.0) -> None:
         if self._tasks:
@@ -138,20 +153,24 @@ class BotRunner:
         # of 700 the collector ran every few updates (bench/bot.py: GC pauses were ~10% of
         # the bot's time back to back); 10,000 makes the young collections rarer.
         gc.set_threshold(10_000, 20, 20)
-        async with self.sessionmaker() as session:
-            admins = [
-                (u.telegram_id, pick_language(u.language, default=self.settings.default_language))
-                for u in await users.list_admins(session)
-                if u.telegram_id
-            ]
         try:
+            async with self.sessionmaker() as session:
+                admins = [
+                    (
+                        u.telegram_id,
+                        pick_language(u.language, default=self.settings.default_language),
+                    )
+                    for u in await users.list_admins(session)
+                    if u.telegram_id
+                ]
             await set_commands(self.bot, admins)
+            await set_menu_button(self.bot, self.settings)
             me = await self.bot.me()
             if me.username:  # the web's "Report in Telegram" links need the bot's name
                 async with self.sessionmaker() as session, session.begin():
                     await links.remember_username(session, me.username)
         except Exception as exc:  # cosmetic: never keep the bot from running
-            log.warning("setMyCommands / getMe failed: %s", exc)
+            log.warning("setting the commands / getMe failed: %s", exc)
 
     async def close(self) -> None:
         await self.dp.storage.close()
@@ -229,15 +248,14 @@ class BotRunner:
     async def consume_inbox(
         self, stop: asyncio.Event, wakeup: asyncio.Event | None = None, *, idle: float = 0.5
     ) -> None:
-        """Handle the updates the web app stored, in arrival order per chat."""
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(  # a previous run died mid-update: take them again
-                update(WebhookDelivery)
-                .where(WebhookDelivery.source == "telegram", WebhookDelivery.status == "processing")
-                .values(status="received")
-            )
+        """Handle the updates the web app stored, in arrival order per chat.
+
+        Survives the database going away: each round that fails on an unavailable
+        database waits (up to 30 s, doubling) and tries again.
+        """
+        await self._until_done(stop, self._reclaim_interrupted)
         while not stop.is_set():
-            batch = await self.claim_inbox()
+            batch = await self._until_done(stop, self.claim_inbox)
             if batch:
                 tasks = [self._inbox_task(row_id, raw) for row_id, raw in batch]
                 await asyncio.gather(*tasks)
@@ -269,14 +287,47 @@ class BotRunner:
                 )
             return rows
 
+    async def _reclaim_interrupted(self) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(  # a previous run died mid-update: take them again
+                update(WebhookDelivery)
+                .where(WebhookDelivery.source == "telegram", WebhookDelivery.status == "processing")
+                .values(status="received")
+            )
+
     async def _inbox_task(self, row_id: int, raw: dict[str, Any]) -> None:
         await self.submit(raw)
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == row_id)
-                .values(status="processed", processed_at=utcnow())
-            )
+
+        async def done() -> None:
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id == row_id)
+                    .values(status="processed", processed_at=utcnow())
+                )
+
+        await self._until_done(None, done)
+
+    async def _until_done(
+        self, stop: asyncio.Event | None, step: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """Run ``step``; while the database is unavailable, wait and run it again.
+        ``None`` when ``stop`` is set first."""
+        backoff = 0.5
+        while stop is None or not stop.is_set():
+            try:
+                return await step()
+            except Exception as exc:
+                if db_error_kind(exc) != "unavailable":
+                    raise
+                log.warning("database unavailable (%s); retrying in %.1fs", exc, backoff)
+                if stop is None:
+                    await asyncio.sleep(backoff)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 30.0)
+        return None
 
 
 async def _first(waiters: list[Awaitable[Any]]) -> None:

@@ -56,6 +56,7 @@ class UpdateBuffer:
     session: AsyncSession
     turn: asyncio.Lock | None = None  # SQLite: the updates of this process take turns
     holding: bool = False
+    sent: bool = False  # a Bot API call was made: the update can no longer be retried
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
     cached: dict[tuple[int, StorageKey], tuple[BaseStorage, _Cached]] = field(default_factory=dict)

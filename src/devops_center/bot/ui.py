@@ -16,6 +16,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
     TelegramObject,
+    WebAppInfo,
 )
 from magic_filter import MagicFilter
 
@@ -27,7 +28,7 @@ from devops_center.users.models import User
 
 log = logging.getLogger("devops_center.bot")
 
-Button = tuple[str, CallbackData | str]
+Button = tuple[str, CallbackData | WebAppInfo | str]
 Row = Sequence[Button]
 
 
@@ -36,19 +37,18 @@ def esc(value: object) -> str:
 
 
 def keyboard(*rows: Row) -> InlineKeyboardMarkup:
-    """Rows of (text, callback data or an https:// link)."""
+    """Rows of (text, callback data, an https:// link or a Mini App to open)."""
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=text, url=data)
-                if isinstance(data, str)
-                else InlineKeyboardButton(text=text, callback_data=data.pack())
-                for text, data in row
-            ]
-            for row in rows
-            if row
-        ]
+        inline_keyboard=[[_button(text, data) for text, data in row] for row in rows if row]
     )
+
+
+def _button(text: str, data: CallbackData | WebAppInfo | str) -> InlineKeyboardButton:
+    if isinstance(data, str):
+        return InlineKeyboardButton(text=text, url=data)
+    if isinstance(data, WebAppInfo):
+        return InlineKeyboardButton(text=text, web_app=data)
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 def home_row(lang: str) -> Row:

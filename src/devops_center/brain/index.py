@@ -26,7 +26,9 @@ from devops_center.brain import embedder as models
 from devops_center.brain import text as textutil
 from devops_center.brain.models import BrainDocument, BrainState
 from devops_center.db import utcnow
-from devops_center.support.models import FaqEntry
+from devops_center.deployments.models import ChangelogEntry
+from devops_center.support.faq_io import detect_language
+from devops_center.support.models import BugLog, FaqEntry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -231,6 +233,112 @@ async def reindex_faq(
     return report
 
 
+# ------------------------------------------------------- bugs and changelog entries
+
+
+def bug_text(bug: BugLog) -> str:
+    """What a bug is matched by: its title and what happened. Only ever compared, never
+    shown to anyone but its reporter and the admins."""
+    return f"{bug.title.strip()}\n{bug.actual.strip()[:1000]}"
+
+
+def changelog_text(entry: ChangelogEntry) -> str:
+    return " ".join(p for p in (entry.component or "", entry.description.strip()) if p)[:2000]
+
+
+async def index_bug(session: AsyncSession, bug_id: int, *, model: str) -> bool:
+    """The brain's document of one bug (after it is filed), or none when it is gone."""
+    bug = await session.get(BugLog, bug_id)
+    if bug is None:
+        return bool(await remove(session, kind="bug", source_ids=[bug_id]))
+    text = bug_text(bug)
+    return await upsert(
+        session,
+        kind="bug",
+        source_id=bug.id,
+        language=detect_language(text),
+        text=text,
+        model=model,
+    )
+
+
+async def index_changelog(session: AsyncSession, entry_id: int, *, model: str) -> bool:
+    """The brain's document of one changelog entry; sets its ``indexed_in_brain`` once it
+    carries a vector of ``model`` (stays false while no model is installed)."""
+    entry = await session.get(ChangelogEntry, entry_id)
+    if entry is None:
+        return bool(await remove(session, kind="changelog", source_ids=[entry_id]))
+    text = changelog_text(entry)
+    changed = await upsert(
+        session,
+        kind="changelog",
+        source_id=entry.id,
+        language=detect_language(text),
+        text=text,
+        model=model,
+    )
+    entry.indexed_in_brain = models.status(model).available
+    return changed
+
+
+async def index_source(session: AsyncSession, kind: str, source_id: int, *, model: str) -> bool:
+    """One document of any kind brought up to date (what the ``brain.index`` job runs)."""
+    if kind == "bug":
+        return await index_bug(session, source_id, model=model)
+    if kind == "changelog":
+        return await index_changelog(session, source_id, model=model)
+    return await index_faq(session, source_id, model=model)
+
+
+async def index_pending_changelog(session: AsyncSession, *, model: str, limit: int = 500) -> int:
+    """Embed the changelog entries not yet in the brain; how many were. Nothing to do
+    while no model is installed (their flag stays false)."""
+    if not models.status(model).available:
+        return 0
+    entries = list(
+        await session.scalars(
+            select(ChangelogEntry)
+            .where(ChangelogEntry.indexed_in_brain.is_(False))
+            .order_by(ChangelogEntry.id)
+            .limit(limit)
+        )
+    )
+    docs = []
+    for e in entries:
+        text = changelog_text(e)
+        docs.append(("changelog", e.id, detect_language(text), text))
+    await upsert_many(session, docs, model=model)
+    for e in entries:
+        e.indexed_in_brain = True
+    return len(entries)
+
+
+async def reindex_others(session: AsyncSession, *, model: str, batch: int = 64) -> int:
+    """Every bug's and changelog entry's document brought up to date (those gone
+    dropped); returns how many changed."""
+    changed = 0
+    bugs = (await session.execute(select(BugLog.id, BugLog.title, BugLog.actual))).all()
+    entries = list(await session.scalars(select(ChangelogEntry)))
+    for kind, live in (("bug", {b.id for b in bugs}), ("changelog", {e.id for e in entries})):
+        stored = set(
+            await session.scalars(select(BrainDocument.source_id).where(BrainDocument.kind == kind))
+        )
+        changed += await remove(session, kind=kind, source_ids=sorted(stored - live))
+    docs: list[tuple[str, int, str, str]] = []
+    for b in bugs:
+        text = f"{b.title.strip()}\n{b.actual.strip()[:1000]}"
+        docs.append(("bug", b.id, detect_language(text), text))
+    for e in entries:
+        text = changelog_text(e)
+        docs.append(("changelog", e.id, detect_language(text), text))
+    for start in range(0, len(docs), batch):
+        changed += await upsert_many(session, docs[start : start + batch], model=model)
+    available = models.status(model).available
+    for e in entries:
+        e.indexed_in_brain = available
+    return changed
+
+
 # ------------------------------------------------------------- in-memory corpus
 
 
@@ -333,7 +441,8 @@ async def corpus(session: AsyncSession, *, model: str) -> Corpus:
         fresh.kinds.append(kind)
         fresh.source_ids.append(source_id)
         fresh.languages.append(language)
-        texts.append(text)
+        if kind == "faq":  # typos are corrected towards the FAQ's words only
+            texts.append(text)
     if matrix is not None:
         fresh.matrix = matrix[:filled]
     fresh.vocab = textutil.vocabulary(texts)

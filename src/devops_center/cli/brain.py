@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from devops_center.cli import fail, load_settings, run, with_session
+from devops_center.cli.common import fail, load_settings, run, with_session
 
 brain_app = typer.Typer(help="The support brain (multilingual FAQ search).", no_args_is_help=True)
 faq_app = typer.Typer(help="FAQ entries as JSON files.", no_args_is_help=True)
@@ -42,14 +42,14 @@ def brain_status() -> None:
 def brain_reindex(
     batch: Annotated[int, typer.Option(help="Entries embedded at a time.", min=1)] = 64,
 ) -> None:
-    """Embed every FAQ entry whose text or model changed (with a progress bar); drop the
-    documents of deleted entries. Safe to run any time, and again."""
+    """Embed every FAQ entry, bug and changelog entry whose text or model changed (with a
+    progress bar for the FAQ); drop the documents of deleted ones. Safe to run again."""
     from devops_center.brain import index
 
     settings = load_settings()
     model = settings.embedding_model
 
-    async def go(session: Any) -> index.ReindexReport:
+    async def go(session: Any) -> tuple[index.ReindexReport, int]:
         with typer.progressbar(length=1, label="faq", show_pos=True) as bar:
             seen = 0
 
@@ -59,12 +59,15 @@ def brain_reindex(
                 bar.update(done - seen)
                 seen = done
 
-            return await index.reindex_faq(session, model=model, batch=batch, progress=progress)
+            faq = await index.reindex_faq(session, model=model, batch=batch, progress=progress)
+        others = await index.reindex_others(session, model=model, batch=batch)
+        return faq, others
 
-    report = run(with_session(settings, go))
+    report, others = run(with_session(settings, go))
     typer.echo(
         f"faq: {report.total} entries, {report.embedded} (re)indexed, "
-        f"{report.removed} removed; vectors: {report.model or 'none (lexical search only)'}"
+        f"{report.removed} removed; bugs and changelog: {others} (re)indexed or removed; "
+        f"vectors: {report.model or 'none (lexical search only)'}"
     )
 
 

@@ -1,11 +1,15 @@
-"""The text of ``dcc config check``."""
+"""``dcc config check`` and its text."""
 
 from __future__ import annotations
 
+import typer
 from pydantic import SecretStr
 
+from devops_center.cli.common import load_settings
 from devops_center.config import Settings, mask_url
 from devops_center.support import uploads
+
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 
 
 def _show(name: str, value: object) -> str:
@@ -36,3 +40,13 @@ def report(settings: Settings) -> list[str]:
     problem = uploads.storage_problem(settings)
     lines.append(f"  {'screenshots':<20} {'PROBLEM: ' + problem if problem else 'ok'}")
     return lines
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Print every setting (secrets masked) and which integrations are on or off, and why."""
+    settings = load_settings()
+    for line in report(settings):
+        typer.echo(line)
+    if uploads.storage_problem(settings):
+        raise typer.Exit(1)

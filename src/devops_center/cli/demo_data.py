@@ -15,14 +15,17 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import devops_center.architecture.demo as architecture_demo
+import devops_center.changelog.demo as changelog_demo
 import devops_center.deployments.demo as deployments_demo
+from devops_center.brain.models import BrainQuestion
+from devops_center.cli.demo_content import BUG_TITLES, FAQ
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker, session_scope, utcnow
 from devops_center.github import demo as github_demo
 from devops_center.outbox import messages as job_messages
 from devops_center.outbox import service as outbox
 from devops_center.status import demo as status_demo
-from devops_center.support.models import BugLog, FaqEntry, FaqTranslation
+from devops_center.support.models import BugComment, BugLog, FaqEntry, FaqTranslation
 from devops_center.users import service as users
 from devops_center.users.models import User
 
@@ -34,229 +37,6 @@ DEMO_USERS = [
 ]
 
 SERVICES = ["staffprobot-web", "staffprobot-bot"]
-
-FAQ: dict[str, list[tuple[str, str, list[tuple[str, str]]]]] = {
-    "ru": [
-        (
-            "Аккаунт",
-            "account",
-            [
-                (
-                    "Как войти в систему?",
-                    "Откройте страницу входа и введите email и пароль. "
-                    "В Telegram отправьте боту /web — он пришлёт ссылку для входа.",
-                ),
-                (
-                    "Я забыл пароль. Что делать?",
-                    "Попросите администратора сбросить пароль "
-                    "или войдите через Telegram командой /web.",
-                ),
-                (
-                    "Как сменить язык интерфейса?",
-                    "Нажмите RU или EN в верхнем меню; в боте — команда /language.",
-                ),
-                (
-                    "Как привязать Telegram к аккаунту?",
-                    "Отправьте боту /start: он найдёт вас по Telegram id и создаст профиль.",
-                ),
-                (
-                    "Кто видит мои отчёты об ошибках?",
-                    "Только вы и администраторы (владелец и суперадмин).",
-                ),
-                (
-                    "Можно ли удалить аккаунт?",
-                    "Да, напишите администратору: аккаунт и все ваши отчёты будут удалены.",
-                ),
-            ],
-        ),
-        (
-            "Смены",
-            "shifts",
-            [
-                (
-                    "Как открыть смену?",
-                    "В приложении нажмите «Начать смену» и подтвердите геопозицию.",
-                ),
-                (
-                    "Смена не закрывается. Что делать?",
-                    "Проверьте интернет и обновите страницу. "
-                    "Если не помогло — сообщите об ошибке через /bug.",
-                ),
-                (
-                    "Как поменяться сменой с коллегой?",
-                    "Откройте смену, нажмите «Предложить обмен» и выберите коллегу.",
-                ),
-                (
-                    "Где посмотреть график на неделю?",
-                    "Раздел «График» в приложении показывает все ваши смены.",
-                ),
-                (
-                    "Почему не засчитались часы?",
-                    "Часы считаются после закрытия смены менеджером. Обычно это занимает до суток.",
-                ),
-                ("Как отметить опоздание?", "Менеджер отмечает опоздание в карточке смены."),
-            ],
-        ),
-        (
-            "Ошибки",
-            "bugs",
-            [
-                (
-                    "Как сообщить об ошибке?",
-                    "На сайте — «Сообщить об ошибке», в Telegram — "
-                    "команда /bug. Опишите, что делали, что ожидали и что получили.",
-                ),
-                (
-                    "Что происходит с моим отчётом?",
-                    "Он становится задачей в GitHub. Вы получите "
-                    "уведомление, когда статус изменится.",
-                ),
-                (
-                    "Какой приоритет выбрать?",
-                    "Критический — ничего не работает; высокий — "
-                    "важная функция сломана; средний — неудобно; низкий — мелочь.",
-                ),
-                ("Можно ли приложить скриншот?", "Да: PNG, JPEG или WebP до 5 МБ."),
-                ("Где мои отчёты?", "Раздел «Мои ошибки» на сайте или /mybugs в боте."),
-                ("Сколько отчётов можно отправить?", "До 10 в час, чтобы защититься от спама."),
-            ],
-        ),
-        (
-            "Оплата",
-            "billing",
-            [
-                ("Когда приходит зарплата?", "Выплаты — 5 и 20 числа каждого месяца."),
-                ("Где посмотреть начисления?", "Раздел «Выплаты» в профиле."),
-                (
-                    "Почему сумма отличается?",
-                    "Проверьте закрытые смены и штрафы в разделе «Выплаты»; вопросы — менеджеру.",
-                ),
-                (
-                    "Как изменить реквизиты?",
-                    "В профиле, раздел «Реквизиты». Изменения проверяет бухгалтерия.",
-                ),
-                ("Есть ли премии?", "Да, менеджер может начислить премию за смену."),
-                (
-                    "Как получить справку о доходах?",
-                    "Запросите её у менеджера — она придёт на email.",
-                ),
-            ],
-        ),
-    ],
-    "en": [
-        (
-            "Account",
-            "account",
-            [
-                (
-                    "How do I sign in?",
-                    "Open the sign-in page and enter your email and password. "
-                    "In Telegram, send /web to the bot for a sign-in link.",
-                ),
-                (
-                    "I forgot my password. What now?",
-                    "Ask an admin to reset it, or sign in from Telegram with /web.",
-                ),
-                (
-                    "How do I change the language?",
-                    "Press RU or EN in the top menu; in the bot use /language.",
-                ),
-                (
-                    "How do I link Telegram to my account?",
-                    "Send /start to the bot: it finds you by "
-                    "your Telegram id and creates your profile.",
-                ),
-                ("Who sees my bug reports?", "Only you and the admins (owner and superadmin)."),
-                (
-                    "Can I delete my account?",
-                    "Yes, ask an admin: your account and all your reports are deleted.",
-                ),
-            ],
-        ),
-        (
-            "Shifts",
-            "shifts",
-            [
-                (
-                    "How do I start a shift?",
-                    "Press “Start shift” in the app and confirm your location.",
-                ),
-                (
-                    "My shift will not close. What can I do?",
-                    "Check your connection and reload. If it persists, report a bug with /bug.",
-                ),
-                (
-                    "How do I swap a shift with a colleague?",
-                    "Open the shift, press “Offer swap” and pick a colleague.",
-                ),
-                (
-                    "Where is my weekly schedule?",
-                    "The Schedule section of the app shows all your shifts.",
-                ),
-                (
-                    "Why were my hours not counted?",
-                    "Hours count once a manager closes the shift, usually within a day.",
-                ),
-                ("How is lateness recorded?", "The manager marks it on the shift card."),
-            ],
-        ),
-        (
-            "Bugs",
-            "bugs",
-            [
-                (
-                    "How do I report a bug?",
-                    "On the web use “Report a bug”; in Telegram send "
-                    "/bug. Say what you were doing, what you expected and what happened.",
-                ),
-                (
-                    "What happens to my report?",
-                    "It becomes a GitHub issue. You are told when its status changes.",
-                ),
-                (
-                    "Which priority should I pick?",
-                    "Critical: nothing works; high: an important "
-                    "feature is broken; medium: inconvenient; low: cosmetic.",
-                ),
-                ("Can I attach a screenshot?", "Yes: PNG, JPEG or WebP up to 5 MB."),
-                ("Where are my reports?", "“My bugs” on the web or /mybugs in the bot."),
-                ("How many reports can I send?", "Up to 10 an hour, to keep spam out."),
-            ],
-        ),
-        (
-            "Billing",
-            "billing",
-            [
-                ("When am I paid?", "Payouts are on the 5th and the 20th of each month."),
-                ("Where can I see my earnings?", "The Payouts section of your profile."),
-                (
-                    "Why is the amount different?",
-                    "Check closed shifts and penalties under "
-                    "Payouts; ask your manager about the rest.",
-                ),
-                (
-                    "How do I change my bank details?",
-                    "In your profile under Bank details; accounting checks every change.",
-                ),
-                ("Are there bonuses?", "Yes, a manager can add a bonus to a shift."),
-                ("How do I get an income statement?", "Ask your manager; it arrives by email."),
-            ],
-        ),
-    ],
-}
-
-BUG_TITLES = [
-    ("Не закрывается смена", "Shift does not close"),
-    ("Ошибка 500 при открытии графика", "Error 500 when opening the schedule"),
-    ("Бот не отвечает на /start", "Bot does not answer /start"),
-    ("Неверная сумма выплаты", "Wrong payout amount"),
-    ("Не загружается аватар", "Avatar upload fails"),
-    ("Дублируются уведомления", "Notifications are duplicated"),
-    ("Кнопка «Обмен» не активна", "Swap button is disabled"),
-    ("Медленно грузится отчёт", "Report loads slowly"),
-    ("Опечатка на странице профиля", "Typo on the profile page"),
-    ("Не приходит код подтверждения", "Confirmation code never arrives"),
-]
 
 
 async def _already_loaded(session: AsyncSession) -> bool:
@@ -306,6 +86,24 @@ async def populate(session: AsyncSession, *, now: datetime) -> None:
     await github_demo.demo_data(session, now=now)
     await status_demo.populate(session, now=now)
     await architecture_demo.ensure_scan(session)
+    await changelog_demo.populate(
+        session, now=now, repo=github_demo.DEMO_REPO, scan_prefix=await _scan_prefix(session)
+    )
+
+
+async def _scan_prefix(session: AsyncSession) -> str:
+    """How the demo scan names this package's files ("src/devops_center/" in a checkout)."""
+    from devops_center.architecture.models import ArchModule, ArchScan
+
+    path = await session.scalar(
+        select(ArchModule.path)
+        .join(ArchScan, ArchScan.id == ArchModule.scan_id)
+        .where(
+            ArchScan.name == architecture_demo.DEMO_SCAN,
+            ArchModule.name == "devops_center.config",
+        )
+    )
+    return path.removesuffix("config.py") if path else "src/devops_center/"
 
 
 async def _faq(session: AsyncSession, *, now: datetime) -> None:
@@ -389,9 +187,101 @@ async def _bugs(
                 "created_at": created,
                 "updated_at": resolved or created,
                 "resolved_at": resolved,
+                # what others see of it among known issues (the reporter's text never)
+                "public_summary": en_title if i % 2 == 0 else None,
+                "client_token": f"demo-form-{i}" if i < 3 else None,
             }
         )
     await session.execute(insert(BugLog), rows)
+    await _conversations(session, reporters[0], assignee)
+    await _brain_questions(session, reporters, now=now)
+
+
+# A conversation on the demo employee's first open bugs: their addition, the team's reply,
+# an internal note (only owners see it) and a reply written on GitHub.
+DEMO_CONVERSATION = [
+    ("reporter", False, None, "Это происходит и на телефоне, и на ноутбуке."),
+    ("team", False, None, "Спасибо! Какая версия приложения у вас стоит?"),
+    ("team", True, None, "Похоже на сбой CDN на прошлой неделе, проверить логи."),
+    ("github", False, "octo-dev", "Fixed in 2.4.1, please update and tell us if it helps."),
+]
+
+
+async def _conversations(session: AsyncSession, reporter: User, team: User) -> None:
+    bugs = list(
+        await session.scalars(
+            select(BugLog)
+            .where(BugLog.user_id == reporter.id, BugLog.status.in_(["open", "in_progress"]))
+            .order_by(BugLog.created_at)
+            .limit(2)
+        )
+    )
+    rows = []
+    for bug in bugs:
+        for n, (who, internal, login, body) in enumerate(DEMO_CONVERSATION, start=1):
+            rows.append(
+                {
+                    "bug_id": bug.id,
+                    "author_id": reporter.id
+                    if who == "reporter"
+                    else (team.id if who == "team" else None),
+                    "from_team": who != "reporter",
+                    "internal": internal,
+                    "body": body,
+                    "source": "github" if who == "github" else "web",
+                    "github_login": login,
+                    "created_at": bug.created_at + timedelta(hours=n),
+                    "updated_at": bug.created_at + timedelta(hours=n),
+                }
+            )
+    if rows:
+        await session.execute(insert(BugComment), rows)
+
+
+# Questions the FAQ could not answer (/admin/faq/gaps) and bug forms with suggestions
+# (the deflection rate on /admin/faq); the embedding of a real question is kept when it
+# is asked, these group by their words.
+DEMO_QUESTIONS = [
+    ("en", "Can I bring my dog to work?", 3),
+    ("ru", "Где ближайшая парковка?", 2),
+    ("ru", "Можно ли работать из дома?", 2),
+    ("en", "Is there a gym discount?", 1),
+]
+
+
+async def _brain_questions(session: AsyncSession, reporters: list[User], *, now: datetime) -> None:
+    rows = []
+    for n, (lang, text, times) in enumerate(DEMO_QUESTIONS):
+        for k in range(times):
+            at = now - timedelta(days=n + k, hours=k)
+            rows.append(
+                {
+                    "user_id": reporters[(n + k) % len(reporters)].id,
+                    "channel": "bot_text" if k % 2 else "faq_page",
+                    "language": lang,
+                    "text": text,
+                    "confident": False,
+                    "suggestions": 0,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+    for i in range(8):  # eight bug forms with suggestions; three became bugs
+        at = now - timedelta(days=i + 1)
+        rows.append(
+            {
+                "user_id": reporters[i % len(reporters)].id,
+                "channel": "bug_form" if i % 2 else "bot_bug",
+                "language": "ru",
+                "text": "Не могу скачать расчётный листок",
+                "confident": True,
+                "suggestions": 2,
+                "form_token": f"demo-form-{i}",
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+    await session.execute(insert(BrainQuestion), rows)
 
 
 __all__ = ["DEMO_USERS", "load", "populate"]

@@ -21,7 +21,9 @@ import typer
 
 from devops_center.inputs import is_http_url
 
-deploy_app = typer.Typer(help="Deployments: register one from CI.", no_args_is_help=True)
+deploy_app = typer.Typer(
+    help="Deployments: register one from CI, import history.", no_args_is_help=True
+)
 
 STATUSES = ("in_progress", "success", "failed", "rolled_back")
 KINDS = ("normal", "rollback", "hotfix")
@@ -165,6 +167,10 @@ def record(
         typer.Option(help="JUnit XML report(s): tests passed/failed are read from them."),
     ] = None,
     link: Annotated[str | None, typer.Option(help="A link to the run or release.")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="Why it failed (failed or rolled_back only, ≤ 500 characters)."),
+    ] = None,
 ) -> None:
     """Register (or update) a deployment in the Command Center."""
     if status not in STATUSES:
@@ -201,6 +207,7 @@ def record(
         "service": service or _default_service(),
         "external_id": external_id or _default_external_id(),
         "url": link,
+        "failure_reason": reason,  # checked by the server, like every field
     }
     if status != "in_progress":
         payload["completed_at"] = completed_at or _now()
@@ -222,3 +229,65 @@ def record(
             else ""
         )
     )
+
+
+@deploy_app.command("import")
+def import_history(
+    file: Annotated[
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="A JSON Lines file."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every line; store nothing.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=20_000, help="Deployments per transaction.")
+    ] = 5000,
+    show: Annotated[int, typer.Option(min=0, help="Refused lines listed at most.")] = 50,
+) -> None:
+    """Import deployment history: one deployment per line, each exactly the body of
+    POST /api/v1/deployments (commits included). Repeats of an external_id update the
+    row, as the API does; refused lines are listed with their reasons and never stop
+    the others. Exits 1 when a line was refused."""
+    import time
+
+    from devops_center.cli.common import load_settings, run
+    from devops_center.db import make_engine, make_sessionmaker
+    from devops_center.deployments import importer
+
+    settings = load_settings()
+    size = file.stat().st_size
+
+    async def go(bar: Any) -> importer.Summary:
+        engine = make_engine(settings.database_url, pool_size=2)
+        try:
+            with file.open("rb") as stream:
+                return await importer.import_lines(
+                    make_sessionmaker(engine),
+                    importer.numbered_lines(stream),
+                    settings=settings,
+                    dry_run=dry_run,
+                    batch_size=batch_size,
+                    progress=bar.update,
+                )
+        finally:
+            await engine.dispose()
+
+    began = time.perf_counter()
+    label = "checking" if dry_run else "importing"
+    with typer.progressbar(length=size, label=label, file=None) as bar:
+        summary = run(go(bar))
+    took = time.perf_counter() - began
+    verb = ("would import", "would update") if dry_run else ("imported", "updated")
+    rate = summary.lines / took if took > 0 else 0.0
+    typer.echo(
+        f"{verb[0]} {summary.imported}, {verb[1]} {summary.updated}, "
+        f"refused {len(summary.refused)} of {summary.lines} line(s) "
+        f"in {took:.1f} s ({rate:,.0f} lines/s)"
+    )
+    for refusal in summary.refused[:show]:
+        typer.secho(f"  line {refusal.line}: {refusal.reason}", fg=typer.colors.RED, err=True)
+    if len(summary.refused) > show:
+        typer.secho(f"  … and {len(summary.refused) - show} more", fg=typer.colors.RED, err=True)
+    if summary.refused:
+        raise typer.Exit(1)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
+from devops_center.cli.common import load_settings, run
 from devops_center.config import Settings
 from devops_center.db import make_engine, make_sessionmaker
 
@@ -29,8 +34,11 @@ async def status_lines(settings: Settings, *, probe: bool = False) -> list[str]:
             since = v.since.strftime("%Y-%m-%d %H:%M UTC") if v.since else "—"
             if v.state == "not_configured":
                 since = v.message or ""
+            failing = v.state in ("down", "pending")  # its error, not a response time
+            if failing and v.message:
+                since = f"{since}  {v.message}"
             lines.append(
-                f"{v.name:<20} {v.state:<15} {_ms(v.response_ms):>9} "
+                f"{v.name:<20} {v.state:<15} {'—' if failing else _ms(v.response_ms):>9} "
                 f"{_pct(v.uptime_24h):>11}  {since}"
             )
         within = int(processes.ALIVE_WITHIN.total_seconds())
@@ -51,3 +59,12 @@ async def status_lines(settings: Settings, *, probe: bool = False) -> list[str]:
         return lines
     finally:
         await engine.dispose()
+
+
+def status_command(
+    probe: Annotated[bool, typer.Option(help="Probe every check now (no state change).")] = False,
+) -> None:
+    """Every system check: state, response time, uptime over 24 h, since when."""
+    settings = load_settings()
+    for line in run(status_lines(settings, probe=probe)):
+        typer.echo(line)

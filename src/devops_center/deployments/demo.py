@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devops_center.deployments import rollups
+from devops_center.deployments.batch_incidents import incident_ref
 from devops_center.deployments.models import Deployment, DeploymentCommit
-from devops_center.deployments.service import incident_ref
 from devops_center.incidents.models import Incident
 
 SERVICES = ("staffprobot-web", "staffprobot-bot")
@@ -183,8 +184,17 @@ async def populate_demo(session: AsyncSession, *, now: datetime, seed: int = 5) 
     ]
     if commit_rows:
         await session.execute(insert(DeploymentCommit), commit_rows)
+    rollups.changed(session, ids)  # bulk (Core) inserts: the roll-ups are told
     await session.execute(insert(Incident), _incidents(rows, ids, now))
     return len(rows)
+
+
+DEMO_REASONS = (  # a failed deployment's
+    "smoke test: /healthz answered 502 after the switch",
+    "migration timed out waiting for a lock on shifts",
+    "container exited: missing REDIS_URL",
+)
+DEMO_ROLLBACK_REASON = "error rate above 5% for 3 minutes after the release"
 
 
 def _row(
@@ -216,6 +226,12 @@ def _row(
         "external_id": f"demo-{service}-{seq}",
         "source": "demo",
         "url": None,
+        # no rng here: the demo's other figures stay as they were
+        "failure_reason": DEMO_ROLLBACK_REASON
+        if status == "rolled_back"
+        else DEMO_REASONS[seq % len(DEMO_REASONS)]
+        if status == "failed" and not failed_tests
+        else None,
         "created_at": started,
         "updated_at": started + timedelta(seconds=duration),
     }

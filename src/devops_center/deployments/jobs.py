@@ -3,7 +3,8 @@
 Compares the previous successful deployment of the same service and environment with
 this one through GitHub's compare API and stores the commits with their times (change
 lead time). A service's first deployment stores its head commit only. Safe to run
-twice: a deployment that already has commits is left alone.
+twice: a deployment that already has commits is left alone. Without ``announce``
+(history imported by ``dcc github backfill``) the changelog is not told what went live.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from typing import Any
 
 from devops_center.deployments import service as deployments
+from devops_center.deployments.models import Deployment
 from devops_center.deployments.schemas import CommitIn
 from devops_center.errors import NotFound
 from devops_center.integrations.github.compare import (
@@ -87,4 +89,7 @@ async def fetch_commits(ctx: JobContext, msg: m.FetchDeploymentCommits) -> None:
         stored = await deployments.replace_commits(
             session, deployment_id=deployment_id, commits=_as_input(commits)
         )
+        found = await session.get(Deployment, deployment_id)
+        if found is not None and msg.announce:
+            await deployments.commits_shipped(session, found)
     log.info("deployment %s: %s commit(s) from GitHub", deployment_id, stored)

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from devops_center.deployments.models import FAILURE_REASON_MAX
 from devops_center.inputs import check_http_url
 
 DeployStatus = Literal["in_progress", "success", "failed", "rolled_back"]
@@ -36,6 +37,13 @@ def _clean_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
     return value
 
 
@@ -139,9 +147,19 @@ class DeploymentIn(BaseModel):
     commits: Annotated[list[CommitIn], Field(max_length=1000)] | None = Field(
         default=None, description="Deployed commits; omitted → the worker asks GitHub."
     )
+    failure_reason: Annotated[
+        Annotated[Text, Field(max_length=FAILURE_REASON_MAX)] | None,
+        BeforeValidator(_blank_is_none),
+    ] = Field(
+        default=None,
+        description="Why a failed or rolled_back deployment failed (at most "
+        f"{FAILURE_REASON_MAX} characters; blank = none). Only with those statuses.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentIn:
+        if self.failure_reason is not None and self.status not in ("failed", "rolled_back"):
+            raise ValueError("failure_reason is only for failed or rolled_back deployments")
         if self.status != "in_progress" and self.completed_at is None:
             raise ValueError("completed_at is required unless status is in_progress")
         if self.completed_at is not None and self.completed_at < self.started_at:
@@ -174,6 +192,9 @@ class DeploymentOut(BaseModel):
     external_id: str | None
     source: str
     url: str | None
+    failure_reason: str | None = Field(
+        default=None, description="Why it failed, as the pipeline said (failed/rolled_back)"
+    )
     commits: int = Field(description="How many commits are known for this deployment")
 
     @classmethod
@@ -195,5 +216,6 @@ class DeploymentOut(BaseModel):
             external_id=row.external_id,
             source=row.source,
             url=row.url,
+            failure_reason=row.failure_reason,
             commits=commits,
         )

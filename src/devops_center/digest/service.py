@@ -22,6 +22,7 @@ from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
 from devops_center.dora import presenter as dora_presenter
 from devops_center.dora import service as dora
+from devops_center.github import breakdown
 from devops_center.github import mirror as github_mirror
 from devops_center.i18n import format_ago, gettext, lazy
 from devops_center.kpis import service as kpis
@@ -54,6 +55,8 @@ class CheckLike(Protocol):
     def state(self) -> str: ...
     @property
     def response_ms(self) -> float | None: ...
+    @property
+    def message(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class DevOps:
     issues: IssueCounts | None
     project: str | None
     systems: Sequence[CheckLike] = field(default_factory=list)
+    stages: breakdown.Stages | None = None  # lead time split, from pull requests
 
 
 # ------------------------------------------------------------------- data sources
@@ -130,17 +134,25 @@ async def devops(
 ) -> DevOps:
     try:
         report: dora.DoraReport | None = await dora.dora_report(
-            session, days=DORA_DAYS, now=now or utcnow(), tz=settings.timezone
+            session,
+            days=DORA_DAYS,
+            now=now or utcnow(),
+            tz=settings.timezone,
+            cfr_mode=settings.cfr_mode,
         )
     except NotImplementedError:
         report = None
     project = settings.github_repo.split("/", 1)[1] if settings.github_repo else None
     project = settings.product_name or project
+    split = await breakdown.lead_time_breakdown(
+        session, days=DORA_DAYS, repo=settings.github_repo, now=now, tz=settings.timezone
+    )
     return DevOps(
         report=report,
         issues=await issue_counts(session, settings),
         project=project,
         systems=await current_states(session, settings),
+        stages=split.window if split.window.pulls else None,
     )
 
 
@@ -160,7 +172,13 @@ def render_systems(systems: Sequence[CheckLike], lang: str) -> list[str]:
         head = gettext(lang, "🖥 System status: %(up)s of %(n)s online", up=len(up), n=len(systems))
     lines = [head]
     for s in systems:
-        ms = f" · {int(s.response_ms)} ms" if s.response_ms is not None else ""
+        # A failing check shows its error, never a response time (of a 500 or a timeout).
+        if s.state in ("down", "pending"):
+            error = (s.message or "").strip()
+            ms = f" · {html.escape(error[:117] + '…' if len(error) > 120 else error)}"
+            ms = ms if error else ""
+        else:
+            ms = f" · {int(s.response_ms)} ms" if s.response_ms is not None else ""
         word = STATE_WORDS.get(s.state)
         said = f" · {gettext(lang, word).lower()}" if word else ""
         lines.append(f"{STATE_ICONS.get(s.state, '⚪')} {html.escape(s.name)}{ms}{said}")
@@ -189,12 +207,30 @@ def render_morning(data: Morning, lang: str) -> str:
     return "\n".join(lines)
 
 
+def stages_line(stages: breakdown.Stages, lang: str) -> str:
+    """One line of the lead time's stages (medians), e.g. "🔍 Coding 1 d · pickup 3 h …"."""
+
+    def text(value: float | None) -> str:
+        return dora_presenter.duration(value, lang) if value is not None else "—"
+
+    return gettext(
+        lang,
+        "🔍 Coding %(coding)s · pickup %(pickup)s · review %(review)s · deploy %(deploy)s",
+        coding=text(stages.coding),
+        pickup=text(stages.pickup),
+        review=text(stages.review),
+        deploy=text(stages.deploy),
+    )
+
+
 def render_devops(data: DevOps, lang: str) -> str:
     title = gettext(lang, "🔥 DevOps dashboard")
     if data.project:
         title += f" {html.escape(data.project)}"
     lines = [title]
     lines.extend(dora_presenter.digest_lines(data.report, lang))
+    if data.stages is not None:
+        lines.append(stages_line(data.stages, lang))
     if data.issues is None:
         lines.append(gettext(lang, "🐛 GitHub Issues: GitHub is not connected"))
     else:

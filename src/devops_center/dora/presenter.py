@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_timedelta
+from babel.dates import format_date, format_timedelta
 from babel.units import format_unit
 
 from devops_center import i18n
@@ -42,6 +42,30 @@ LEVELS = {
     "low": i18n.lazy("Low"),
 }
 LABELS = {"pipeline duration": i18n.lazy("pipeline duration")}
+# How each figure is computed here (docs/dora.md has them beside DORA's and DevLake's).
+DEFINITIONS = {
+    "deployment_frequency": i18n.lazy(
+        "Finished deployments started in the window, per day (in-progress ones count nowhere)."
+    ),
+    "change_failure_rate:deployments": i18n.lazy(
+        "Failed and rolled-back deployments out of the finished deployments of the window."
+    ),
+    "change_failure_rate:incidents": i18n.lazy(
+        "Deployments that caused an incident out of the finished deployments of the window: "
+        "the incident names the deployment, or it is the last deployment of the incident's "
+        "service before the incident opened (as DevLake counts)."
+    ),
+    "lead_time": i18n.lazy(
+        "Median time from a commit to its first successful deployment, over the commits "
+        "first deployed in the window."
+    ),
+    "time_to_restore": i18n.lazy(
+        "Median time from opening to resolving, over the incidents resolved in the window."
+    ),
+    "rework_rate": i18n.lazy(
+        "Rollback and hotfix deployments out of the finished deployments of the window."
+    ),
+}
 TRENDS = {
     "better": i18n.lazy("better"),
     "worse": i18n.lazy("worse"),
@@ -54,7 +78,7 @@ STAT_LABELS = {
     "rolled_back": i18n.lazy("Rolled back"),
     "in_progress": i18n.lazy("In progress"),
 }
-# The bot's lines (Telegram text): the brief's sample layout.
+# The bot's lines (Telegram text), laid out as the sample /devops message of the SPEC.
 DIGEST_STAT_LINES = {
     "total": i18n.lazy("• Total: %(n)s"),
     "success": i18n.lazy("• Successful: %(n)s"),
@@ -184,6 +208,15 @@ class Card:
     sample_size: int
     extra: dict[str, float | int | None] = field(default_factory=dict)
     p90: str | None = None
+    definition: str = ""
+
+
+def definition(metric: Metric, lang: str, *, cfr_mode: str = "deployments") -> str:
+    """How ``metric`` is computed here, in one sentence (the change failure rate's
+    depends on ``DCC_CFR_MODE``)."""
+    key = f"{metric.key}:{cfr_mode}" if metric.key == "change_failure_rate" else metric.key
+    text = DEFINITIONS.get(key)
+    return i18n.gettext(lang, text) if text else ""
 
 
 def cards(report: DoraReport, lang: str) -> list[Card]:
@@ -210,27 +243,64 @@ def cards(report: DoraReport, lang: str) -> list[Card]:
                     if metric.unit == "seconds" and p90 is not None
                     else None
                 ),
+                definition=definition(metric, lang, cfr_mode=report.cfr_mode),
             )
         )
     return out
 
 
+def chart_labels(report: DoraReport, lang: str) -> list[str]:
+    """Each point's date in the reader's locale: "5 Dec" / "5 дек."."""
+    return [format_date(date.fromisoformat(b), "d MMM", locale=lang) for b in report.buckets]
+
+
+def chart_caption(report: DoraReport, lang: str) -> str:
+    """What one point of the charts is, and the span they cover (the selected window)."""
+    points = len(report.buckets)
+    if report.bucket == "day":
+        return i18n.ngettext(
+            lang,
+            "One point a day over the last %(days)s days (%(num)s point); "
+            "the figure above is the whole window.",
+            "One point a day over the last %(days)s days (%(num)s points); "
+            "the figure above is the whole window.",
+            points,
+            days=report.days,
+        )
+    return i18n.ngettext(
+        lang,
+        "One point a week (from Monday) over the last %(days)s days (%(num)s point); "
+        "the figure above is the whole window.",
+        "One point a week (from Monday) over the last %(days)s days (%(num)s points); "
+        "the figure above is the whole window.",
+        points,
+        days=report.days,
+    )
+
+
 def chart_json(report: DoraReport, lang: str) -> str:
-    """The weekly series for dora.js, as JSON for a ``<script type="application/json">``."""
+    """The series over the selected window for dora.js, as JSON for a
+    ``<script type="application/json">``: labels, both axes' titles, values."""
     axes = {
-        "per_day": i18n.gettext(lang, "per day"),
-        "percent": "%",
+        "per_day": i18n.gettext(lang, "deployments per day"),
+        "percent": i18n.gettext(lang, "% of deployments"),
         "seconds": i18n.gettext(lang, "hours"),
     }
+    x_axis = (
+        i18n.gettext(lang, "day") if report.bucket == "day" else i18n.gettext(lang, "week starting")
+    )
     data = {
-        "weeks": report.weeks,
+        "bucket": report.bucket,
+        "starts": report.buckets,
+        "labels": chart_labels(report, lang),
+        "x_axis": x_axis,
         "metrics": {
             m.key: {
                 "title": title(m, lang),
                 "unit": m.unit,
                 "values": [
                     None if v is None else (round(v / 3600, 2) if m.unit == "seconds" else v)
-                    for _w, v in m.weekly
+                    for _w, v in m.series
                 ],
                 "axis": axes.get(m.unit, ""),
             }
@@ -248,6 +318,7 @@ def dashboard(report: DoraReport, lang: str) -> dict[str, Any]:
         "cards": cards(report, lang),
         "stats": stats(report, lang),
         "chart_json": chart_json(report, lang),
+        "chart_caption": chart_caption(report, lang),
         "windows": sorted({*WINDOWS, report.days}),
     }
 

@@ -16,13 +16,6 @@ from zoneinfo import ZoneInfo
 WINDOWS = (7, 30, 90)
 WEEKS = 12
 DAY = 86400.0
-METRIC_KEYS = (
-    "deployment_frequency",
-    "change_failure_rate",
-    "lead_time",
-    "time_to_restore",
-    "rework_rate",
-)
 # For which metrics a rise is an improvement (the dashboard colours deltas with it).
 HIGHER_IS_BETTER = {
     "deployment_frequency": True,
@@ -47,7 +40,9 @@ class Metric:
     sample_size: int = 0
     label: str | None = None  # e.g. "pipeline duration" when lead time falls back
     extra: dict[str, float | int | None] = field(default_factory=dict)
-    weekly: list[tuple[str, float | None]] = field(default_factory=list)  # (week start, value)
+    # The trend over the report's window: (bucket start, a local date, value), one point a
+    # day for windows up to 31 days, a week (from Monday) beyond (DoraReport.bucket).
+    series: list[tuple[str, float | None]] = field(default_factory=list)
 
     @property
     def delta(self) -> float | None:
@@ -78,7 +73,7 @@ class Metric:
             "sample_size": self.sample_size,
             "label": self.label,
             "extra": dict(self.extra),
-            "weekly": [{"week": w, "value": v} for w, v in self.weekly],
+            "series": [{"start": w, "value": v} for w, v in self.series],
         }
 
 
@@ -107,6 +102,8 @@ class DoraReport:
     timezone: str = "UTC"
     open_incidents: int = 0
     previous_stats: DeploymentStats | None = None
+    cfr_mode: str = "deployments"  # how the change failure rate counts (DCC_CFR_MODE)
+    bucket: str = "week"  # day | week: one point of each metric's series
 
     @property
     def metrics(self) -> list[Metric]:
@@ -119,8 +116,9 @@ class DoraReport:
         ]
 
     @property
-    def weeks(self) -> list[str]:
-        return [w for w, _v in self.deployment_frequency.weekly]
+    def buckets(self) -> list[str]:
+        """The start (local date) of each point of the series, oldest first."""
+        return [w for w, _v in self.deployment_frequency.series]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +131,8 @@ class DoraReport:
             "stats": _stats_dict(self.stats),
             "previous_stats": _stats_dict(self.previous_stats) if self.previous_stats else None,
             "open_incidents": self.open_incidents,
+            "cfr_mode": self.cfr_mode,
+            "series_bucket": self.bucket,
             "metrics": {m.key: m.as_dict() for m in self.metrics},
         }
 
@@ -226,6 +226,29 @@ def zone_of(tz: str | tzinfo | None) -> tzinfo:
 
 def local_midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+DAILY_UP_TO = 31  # days: a window this long or shorter is charted one point a day
+
+
+def chart_buckets(
+    start: datetime, end: datetime, zone: tzinfo, days: int
+) -> tuple[str, list[date], timedelta]:
+    """The chart's buckets over the window [start, end]: ``("day", local dates, 1 day)``
+    for windows up to 31 days, else ``("week", local Mondays, 7 days)``; the first
+    bucket holds ``start``, the last one ``end`` (partial)."""
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    if days <= DAILY_UP_TO:
+        return "day", [first + timedelta(days=i) for i in range((last - first).days + 1)], DAY_SPAN
+    monday, final = first - timedelta(days=first.weekday()), last - timedelta(days=last.weekday())
+    return (
+        "week",
+        [monday + timedelta(weeks=i) for i in range((final - monday).days // 7 + 1)],
+        WEEK_SPAN,
+    )
+
+
+DAY_SPAN, WEEK_SPAN = timedelta(days=1), timedelta(days=7)
 
 
 def week_starts(end: datetime, zone: tzinfo, weeks: int) -> list[date]:

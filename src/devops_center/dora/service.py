@@ -16,15 +16,18 @@ values.
 
 from __future__ import annotations
 
+import bisect
+import logging
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devops_center import cache
 from devops_center.db import utcnow
-from devops_center.dora import queries
+from devops_center.deployments import localdays, rollups
+from devops_center.dora import cfr, queries
 from devops_center.dora.rules import (
     DAY,
     PIPELINE_DURATION,
@@ -34,6 +37,7 @@ from devops_center.dora.rules import (
     DoraReport,
     Metric,
     change_failure_level,
+    chart_buckets,
     frequency_level,
     lead_time_level,
     local_midnight,
@@ -42,21 +46,19 @@ from devops_center.dora.rules import (
     week_starts,
     zone_of,
 )
-from devops_center.incidents import service as incidents
 
+log = logging.getLogger("devops_center.dora")
+MICROSECONDS = 1_000_000  # lead times are stored in µs
 __all__ = [
     "WINDOWS",
     "DeploymentStats",
     "DoraReport",
     "Metric",
-    "cached_report",
     "change_failure_level",
     "dora_report",
     "frequency_level",
-    "invalidate",
     "lead_time_level",
     "percentile",
-    "report_from_dict",
     "time_to_restore_level",
 ]
 
@@ -73,10 +75,13 @@ async def dora_report(
     service: str | None = None,
     now: datetime | None = None,
     tz: str | tzinfo | None = "UTC",
+    cfr_mode: str = "deployments",
 ) -> DoraReport:
-    """DORA metrics over the last ``days`` days (brief's formulas; see SPEC "Formulas").
+    """DORA metrics over the last ``days`` days (the formulas of SPEC "Formulas", pinned by
+    the tests).
 
     ``tz`` is the configured time zone (``settings.timezone``): weeks and days are local.
+    ``cfr_mode`` is ``settings.cfr_mode`` (:mod:`devops_center.dora.cfr`).
     """
     days = max(1, int(days))
     zone = zone_of(tz)
@@ -84,47 +89,59 @@ async def dora_report(
     start = end - timedelta(days=days)
     prev_start = start - timedelta(days=days)
 
-    # Weeks: the last 12 (current partial one last) for the charts, plus the 12 full
-    # weeks before the current one for the frequency level → 13 local weeks.
+    # The 12 full weeks before the current one for the frequency level → 13 local weeks;
+    # the charts follow the window: a point a day up to 31 days, a week beyond.
     mondays = week_starts(end, zone, WEEKS + 1)
     week_bounds = [local_midnight(d, zone) for d in mondays]
-    chart_weeks = mondays[1:]
-    lo = min(prev_start, week_bounds[0])
+    bucket, chart_days, span = chart_buckets(start, end, zone, days)
+    chart_bounds = [local_midnight(d, zone) for d in chart_days]
+    lo = min(prev_start, week_bounds[0], chart_bounds[0])
 
-    rollup = await queries.daily_rollup(
-        session,
-        lo=lo,
-        hi=end,
-        windows=[prev_start, start],
-        zone=zone,
-        environment=environment,
-        service=service,
+    def chart_of(day: date) -> int | None:
+        i = bisect.bisect_right(chart_days, day) - 1
+        return i if i >= 0 and day < chart_days[i] + span else None
+
+    if session.get_bind().dialect.name == "postgresql":
+        # A dozen short statements: compiling them (JIT) would cost more than running them.
+        await session.execute(text("SET LOCAL jit = off"))
+    use_rollups = await _rollups_cover(session, zone)
+    the_plan = queries.plan(lo, end, [prev_start, start], zone, rollups=use_rollups)
+    found = await queries.window_days(
+        session, the_plan, zone=zone, environment=environment, service=service
     )
     current, previous = queries.Counts(), queries.Counts()
-    week_counts: dict[date, queries.Counts] = defaultdict(queries.Counts)
+    bucket_counts: dict[int, queries.Counts] = defaultdict(queries.Counts)
     deploy_days: dict[date, set[date]] = defaultdict(set)
-    for day, win, counts in rollup:
+    lead_w: dict[int, queries.Sample] = defaultdict(lambda: queries.Sample(MICROSECONDS))
+    lead_k: dict[int, queries.Sample] = defaultdict(lambda: queries.Sample(MICROSECONDS))
+    for (day, win), entry in found.items():
+        counts = entry.counts
         if win == 1:
             current.merge(counts)
         elif win == 0:
             previous.merge(counts)
         monday = day - timedelta(days=day.weekday())
-        week_counts[monday].merge(counts)
         if counts.finished:
             deploy_days[monday].add(day)
+        k = chart_of(day)
+        if k is not None:
+            bucket_counts[k].merge(counts)
+        if entry.leads:
+            if win >= 0:
+                lead_w[win].add(entry.leads)
+            if k is not None:
+                lead_k[k].add(entry.leads)
 
-    # Elapsed days of each chart week (the current one is partial).
-    def week_days(monday: date) -> float:
-        begin = local_midnight(monday, zone)
-        finish = min(local_midnight(monday + timedelta(days=7), zone), end)
-        return max((finish - begin).total_seconds() / DAY, 1 / 24)
+    # Elapsed days of each chart bucket (the current one is partial).
+    def bucket_days(i: int) -> float:
+        finish = min(local_midnight(chart_days[i] + span, zone), end)
+        return max((finish - chart_bounds[i]).total_seconds() / DAY, 1 / 24)
 
-    labels = [d.isoformat() for d in chart_weeks]
+    labels = [d.isoformat() for d in chart_days]
 
-    def weekly(fn: Any) -> list[tuple[str, float | None]]:
+    def series(fn: Any) -> list[tuple[str, float | None]]:
         return [
-            (label, fn(week_counts.get(d, queries.Counts()), d))
-            for label, d in zip(labels, chart_weeks, strict=True)
+            (label, fn(bucket_counts.get(i, queries.Counts()), i)) for i, label in enumerate(labels)
         ]
 
     # ---- frequency
@@ -142,20 +159,36 @@ async def dora_report(
             "previous_deployments": previous.finished,
             "median_deploy_days_per_week": percentile(sorted(float(x) for x in days_per_week), 0.5),
         },
-        weekly=weekly(lambda c, d: round(c.finished / week_days(d), 4)),
+        series=series(lambda c, i: round(c.finished / bucket_days(i), 4)),
     )
 
     # ---- change failure rate
     cfr_value = _ratio(current.failed + current.rolled_back, current.finished)
-    cfr = Metric(
+    cfr_previous = _ratio(previous.failed + previous.rolled_back, previous.finished)
+    cfr_series = series(lambda c, _i: _ratio(c.failed + c.rolled_back, c.finished))
+    cfr_extra: dict[str, float | int | None] = {
+        "failed": current.failed,
+        "rolled_back": current.rolled_back,
+    }
+    if cfr_mode == "incidents":
+        caused = await cfr.caused_starts(
+            session, environment=environment, service=service, lo=lo, hi=end
+        )
+        by_window = cfr.bucket(caused, [prev_start, start], end)
+        by_bucket = cfr.bucket(caused, chart_bounds, end)
+        cfr_value = _ratio(by_window[1], current.finished)
+        cfr_previous = _ratio(by_window[0], previous.finished)
+        cfr_series = series(lambda c, i: _ratio(by_bucket[i], c.finished))
+        cfr_extra["caused_incidents"] = by_window[1]
+    cfr_metric = Metric(
         "change_failure_rate",
         cfr_value,
         "percent",
         level=change_failure_level(cfr_value),
-        previous=_ratio(previous.failed + previous.rolled_back, previous.finished),
+        previous=cfr_previous,
         sample_size=current.finished,
-        extra={"failed": current.failed, "rolled_back": current.rolled_back},
-        weekly=weekly(lambda c, _d: _ratio(c.failed + c.rolled_back, c.finished)),
+        extra=cfr_extra,
+        series=cfr_series,
     )
 
     # ---- rework rate
@@ -166,11 +199,10 @@ async def dora_report(
         previous=_ratio(previous.rework, previous.finished),
         sample_size=current.finished,
         extra={"rework_deployments": current.rework},
-        weekly=weekly(lambda c, _d: _ratio(c.rework, c.finished)),
+        series=series(lambda c, _i: _ratio(c.rework, c.finished)),
     )
 
     # ---- lead time (commits first deployed successfully)
-    chart_bounds = week_bounds[1:]
     spans: dict[str, Any] = {
         "environment": environment,
         "service": service,
@@ -178,17 +210,35 @@ async def dora_report(
         "week_bounds": chart_bounds,
         "end": end,
     }
-    lead_w, lead_k = await queries.lead_time_percentiles(session, **spans)
-    fallback = not (1 in lead_w and lead_w[1].n)
+    fallback = not lead_w[1].n
     if fallback:
-        lead_w, lead_k = await queries.duration_percentiles(session, **spans)
-    lead = _lead_metric(lead_w, lead_k, labels, fallback=fallback)
+        # No commit data: the pipeline durations of successful deployments, labelled.
+        lead_w, lead_k = defaultdict(queries.Sample), defaultdict(queries.Sample)
+        found = await queries.window_days(
+            session,
+            the_plan,
+            zone=zone,
+            environment=environment,
+            service=service,
+            durations=True,
+        )
+        for (day, win), entry in found.items():
+            if not entry.durations:
+                continue
+            k = chart_of(day)
+            if win >= 0:
+                lead_w[win].add(entry.durations)
+            if k is not None:
+                lead_k[k].add(entry.durations)
+    lead = _lead_metric(
+        {w: v for w, v in lead_w.items() if v.n},
+        {k: v for k, v in lead_k.items() if v.n},
+        labels,
+        fallback=fallback,
+    )
 
     # ---- time to restore
-    ttr_w, ttr_k = await queries.restore_percentiles(session, **spans)
-    open_count = await queries.open_incident_count(
-        session, environment=environment, service=service
-    )
+    ttr_w, ttr_k, open_count = await queries.restore_percentiles(session, **spans)
     ttr_value = ttr_w[1].value(0.5) if 1 in ttr_w else None
     ttr = Metric(
         "time_to_restore",
@@ -198,7 +248,7 @@ async def dora_report(
         previous=ttr_w[0].value(0.5) if 0 in ttr_w else None,
         sample_size=ttr_w[1].n if 1 in ttr_w else 0,
         extra={"open": open_count, "p90": ttr_w[1].value(0.9) if 1 in ttr_w else None},
-        weekly=[
+        series=[
             (label, ttr_k[i].value(0.5) if i in ttr_k else None) for i, label in enumerate(labels)
         ],
     )
@@ -210,7 +260,7 @@ async def dora_report(
         start=start,
         end=end,
         deployment_frequency=freq,
-        change_failure_rate=cfr,
+        change_failure_rate=cfr_metric,
         lead_time=lead,
         time_to_restore=ttr,
         rework_rate=rework,
@@ -218,20 +268,23 @@ async def dora_report(
         timezone=getattr(zone, "key", None) or str(zone),
         open_incidents=open_count,
         previous_stats=previous.stats(),
+        cfr_mode=cfr_mode,
+        bucket=bucket,
     )
 
 
 def _lead_metric(
-    by_window: dict[int, queries.Pct],
-    by_week: dict[int, queries.Pct],
+    by_window: dict[int, queries.Sample],
+    by_bucket: dict[int, queries.Sample],
     labels: list[str],
     *,
     fallback: bool,
 ) -> Metric:
     current = by_window.get(1)
     value = current.value(0.5) if current is not None else None
-    weekly = [
-        (label, by_week[i].value(0.5) if i in by_week else None) for i, label in enumerate(labels)
+    points = [
+        (label, by_bucket[i].value(0.5) if i in by_bucket else None)
+        for i, label in enumerate(labels)
     ]
     previous = by_window[0].value(0.5) if 0 in by_window else None
     p90 = current.value(0.9) if current is not None else None
@@ -244,7 +297,7 @@ def _lead_metric(
             previous=previous,
             sample_size=current.n if current is not None else 0,
             extra={"p90": p90, "commits": current.n if current is not None else 0},
-            weekly=weekly,
+            series=points,
         )
     # No commit data: the median pipeline duration of successful deployments, labelled.
     return Metric(
@@ -256,88 +309,28 @@ def _lead_metric(
         sample_size=current.n if current is not None else 0,
         label=PIPELINE_DURATION if value is not None else None,
         extra={"p90": p90, "commits": 0},
-        weekly=weekly,
+        series=points,
     )
 
 
-# ----------------------------------------------------------------------------- cache
-
-VERSION_KEY = incidents.METRICS_VERSION_KEY
-CACHE_TTL = timedelta(minutes=2)
+_warned_zones: set[str] = set()
 
 
-async def invalidate(session: AsyncSession) -> None:
-    """Any write that changes a figure (a deployment, an incident) calls this in its own
-    transaction: cached reports of the old version are never served again."""
-    await incidents.metrics_changed(session)
-
-
-def _metric_from_dict(data: dict[str, Any]) -> Metric:
-    return Metric(
-        key=data["key"],
-        value=data["value"],
-        unit=data["unit"],
-        level=data["level"],
-        previous=data["previous"],
-        sample_size=data["sample_size"],
-        label=data["label"],
-        extra=dict(data["extra"]),
-        weekly=[(w["week"], w["value"]) for w in data["weekly"]],
-    )
-
-
-def report_from_dict(data: dict[str, Any]) -> DoraReport:
-    """The inverse of :meth:`DoraReport.as_dict`."""
-    metrics = {k: _metric_from_dict(v) for k, v in data["metrics"].items()}
-    previous = data.get("previous_stats")
-    return DoraReport(
-        days=data["days"],
-        environment=data["environment"],
-        service=data["service"],
-        start=datetime.fromisoformat(data["start"]),
-        end=datetime.fromisoformat(data["end"]),
-        deployment_frequency=metrics["deployment_frequency"],
-        change_failure_rate=metrics["change_failure_rate"],
-        lead_time=metrics["lead_time"],
-        time_to_restore=metrics["time_to_restore"],
-        rework_rate=metrics["rework_rate"],
-        stats=DeploymentStats(**data["stats"]),
-        timezone=data["timezone"],
-        open_incidents=data["open_incidents"],
-        previous_stats=DeploymentStats(**previous) if previous else None,
-    )
-
-
-async def cached_report(
-    session: AsyncSession,
-    *,
-    days: int = 30,
-    environment: str = "production",
-    service: str | None = None,
-    tz: str = "UTC",
-    now: datetime | None = None,
-) -> DoraReport:
-    """:func:`dora_report`, kept for the rest of the minute in the shared key-value store
-    (so any number of web processes, the bot and Prometheus share it) and dropped as
-    soon as a deployment or an incident is written (:func:`invalidate`). Views of the
-    dashboard, API polls and scrapes then cost one indexed lookup instead of the
-    aggregates; the figures are those of at most a minute ago."""
-    moment = (now or utcnow()).astimezone(UTC)
-    version = await cache.get(session, key=VERSION_KEY) or "0"
-    key = (
-        f"dora.report:{version}:{days}:{environment}:{service or ''}:{tz}:"
-        f"{int(moment.timestamp() // 60)}"
-    )[:200]
-    hit = await cache.get(session, key=key)
-    if isinstance(hit, dict):
-        try:
-            report = report_from_dict(hit)
-        except (KeyError, TypeError, ValueError):
-            report = None
-        if report is not None and report.service == (service or None):
-            return report
-    report = await dora_report(
-        session, days=days, environment=environment, service=service, now=moment, tz=tz
-    )
-    await cache.put(session, key=key, value=report.as_dict(), ttl=CACHE_TTL)
-    return report
+async def _rollups_cover(session: AsyncSession, zone: tzinfo) -> bool:
+    """Whether the daily roll-ups are in ``zone`` (else the window's raw rows are read:
+    exact, slower; ``dcc dora rebuild`` puts the roll-ups in the configured zone)."""
+    conn = await session.connection()
+    stored = await conn.run_sync(rollups.rollup_zone)
+    if localdays.zone_name(stored) == localdays.zone_name(zone):
+        return True
+    name = localdays.zone_name(zone)
+    if name not in _warned_zones:
+        _warned_zones.add(name)
+        log.warning(
+            "DORA roll-ups are in %s, the report is asked in %s: reading raw rows "
+            "(run `dcc dora rebuild` to put them in %s)",
+            localdays.zone_name(stored),
+            name,
+            name,
+        )
+    return False

@@ -18,7 +18,12 @@ from devops_center.integrations.github.client import (
     GithubPermanent,
     GithubRetryable,
 )
-from devops_center.integrations.github.events import IssueData, MalformedEvent, parse_issue
+from devops_center.integrations.github.events import (
+    CommentEvent,
+    IssueData,
+    MalformedEvent,
+    parse_issue,
+)
 from devops_center.integrations.github.render import (
     BugView,
     issue_body,
@@ -30,7 +35,8 @@ from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.outbox.registry import JobContext, PermanentFailure
 from devops_center.support import service as support
-from devops_center.support.models import PRIORITIES, BugLog
+from devops_center.support.comments import OWN_MARKER, comment_marker
+from devops_center.support.models import PRIORITIES, BugComment, BugLog
 from devops_center.users.models import User
 
 log = logging.getLogger("devops_center.github")
@@ -164,6 +170,73 @@ async def add_screenshot(ctx: JobContext, bug_id: int) -> None:
         raise await gateway.failed(ctx, exc) from exc
 
 
+def duplicate_marker(bug_id: int) -> str:
+    return f"<!-- dcc-duplicate:{bug_id} -->"
+
+
+async def close_as_duplicate(ctx: JobContext, bug_id: int, original_id: int) -> None:
+    """Close a merged bug's issue as a duplicate, with a "Duplicate of #N" comment (the
+    comment's marker makes a repeated run skip it). Nothing to do without an issue."""
+    settings = ctx.settings
+    async with ctx.sessionmaker() as session:
+        bug = await session.get(BugLog, bug_id)
+        original = await session.get(BugLog, original_id)
+        if bug is None or bug.github_issue_number is None:
+            return
+        if not settings.github_enabled().enabled:
+            return
+        number = bug.github_issue_number
+        target = original.github_issue_number if original is not None else None
+        paused_until = await gateway.paused_until(session, settings)
+    gateway.check_pause(paused_until)
+    tag = duplicate_marker(bug_id)
+    what = f"Duplicate of #{target}" if target else f"Duplicate of bug {original_id}"
+    try:
+        async with gateway.client(settings) as gh:
+            comments = await gh.issue_comments(number)
+            if not any(tag in str(c.get("body") or "") for c in comments):
+                await gh.create_comment(number, body=f"{what}\n\n{tag}")
+            await gh.close_issue(number, reason="duplicate")
+    except (GithubRetryable, GithubPermanent) as exc:
+        raise await gateway.failed(ctx, exc) from exc
+
+
+def reporter_closed_marker(bug_id: int) -> str:
+    return f"<!-- dcc-reporter-closed:{bug_id} -->"
+
+
+async def close_for_reporter(ctx: JobContext, bug_id: int) -> None:
+    """The reporter closed their bug: close its issue, with a comment saying so (its
+    marker makes a repeated run skip it). Nothing to do without an issue, with GitHub
+    off, or when the bug was reopened meanwhile."""
+    settings = ctx.settings
+    async with ctx.sessionmaker() as session:
+        bug = await session.get(BugLog, bug_id)
+        if bug is None or bug.github_issue_number is None or bug.status != "closed":
+            return
+        if not settings.github_enabled().enabled:
+            return
+        number = bug.github_issue_number
+        paused_until = await gateway.paused_until(session, settings)
+    gateway.check_pause(paused_until)
+    tag = reporter_closed_marker(bug_id)
+    try:
+        async with gateway.client(settings) as gh:
+            comments = await gh.issue_comments(number)
+            if not any(tag in str(c.get("body") or "") for c in comments):
+                note = "The reporter closed this bug in dcc (solved, or no longer needed)."
+                await gh.create_comment(number, body=f"{note}\n\n{tag}")
+            closed = await gh.close_issue(number, reason="completed")
+    except (GithubRetryable, GithubPermanent) as exc:
+        raise await gateway.failed(ctx, exc) from exc
+    try:
+        data = parse_issue(closed, repo=gateway.repo_of(settings))
+    except MalformedEvent:
+        return  # closed there; the mirror catches up with the webhook or the sync
+    async with ctx.sessionmaker() as session, session.begin():
+        await mirror.upsert_issue(session, data)
+
+
 async def tell_reporter(session: AsyncSession, bug: BugLog) -> None:
     """The reporter learns the issue number, once (whichever path linked it)."""
     await outbox.enqueue(
@@ -229,3 +302,96 @@ async def apply_issue_to_bug(
     return await support.update_bug(
         session, bug_id=bug.id, actor_id=None, status=status, priority=priority, source="github"
     )
+
+
+# ------------------------------------------------------------------ the conversation
+
+
+async def apply_comment_to_bug(
+    session: AsyncSession, settings: Settings, event: CommentEvent
+) -> BugComment | None:
+    """A comment on a bug's issue, in the bug's conversation: a person's new comment is
+    the team's reply (the reporter hears of it); an edit or a deletion there is one here.
+    Our own comments (marked) and bots' are never taken back in."""
+    if not gateway.same_repo(settings, event.repo):
+        return None
+    if event.action == "edited":
+        await support.edit_github_comment(
+            session, github_comment_id=event.comment_id, body=event.body
+        )
+        return None
+    if event.action == "deleted":
+        await support.drop_github_comment(session, github_comment_id=event.comment_id)
+        return None
+    if event.action != "created" or event.by_bot or OWN_MARKER in event.body:
+        return None
+    if not event.body.strip():
+        return None
+    bug = await support.bug_for_github_issue(
+        session, issue_number=event.issue_number, marker_bug_id=event.issue_bug_id
+    )
+    if bug is None:
+        return None
+    return await support.record_github_comment(
+        session,
+        bug_id=bug.id,
+        github_comment_id=event.comment_id,
+        login=event.login,
+        body=event.body,
+        created_at=event.created_at,
+    )
+
+
+async def _comment_view(
+    session: AsyncSession, settings: Settings, comment_id: int
+) -> tuple[int, str] | None:
+    """The issue number and the GitHub text of a comment still to post, or None."""
+    comment = await session.get(BugComment, comment_id)
+    if comment is None or comment.internal or comment.source == "github":
+        return None
+    if comment.github_comment_id is not None:
+        return None  # posted already
+    bug = await session.get(BugLog, comment.bug_id)
+    if bug is None or bug.github_issue_number is None:
+        return None  # posted when the issue is linked (support.enqueue_unposted)
+    author = await session.get(User, comment.author_id) if comment.author_id else None
+    name = author.name if author is not None else "—"
+    role = "team" if comment.from_team else "reporter"
+    lines = [f"**{name}** ({role}) wrote in dcc:", ""]
+    if comment.body:
+        lines += [comment.body, ""]
+    if comment.attachment_key:
+        url = f"{settings.base_url}/support/bugs/{bug.id}/comments/{comment.id}/attachment"
+        lines += [f"**Image:** {url}", ""]
+    lines.append(comment_marker(comment.id))
+    return bug.github_issue_number, "\n".join(lines)
+
+
+async def post_comment(ctx: JobContext, comment_id: int) -> None:
+    """Post a dcc comment on its bug's issue, exactly once: the comment carries a marker
+    that a repeated run (a crash after GitHub's answer) finds first, and keeps the id
+    GitHub gave it. Nothing to do for an internal note, a mirrored one, or with GitHub
+    off."""
+    settings = ctx.settings
+    if not settings.github_enabled().enabled:
+        return
+    async with ctx.sessionmaker() as session:
+        view = await _comment_view(session, settings, comment_id)
+        if view is None:
+            return
+        paused_until = await gateway.paused_until(session, settings)
+    gateway.check_pause(paused_until)
+    number, body = view
+    tag = comment_marker(comment_id)
+    try:
+        async with gateway.client(settings) as gh:
+            found = [c for c in await gh.issue_comments(number) if tag in str(c.get("body") or "")]
+            posted = found[0] if found else await gh.create_comment(number, body=body)
+    except (GithubRetryable, GithubPermanent) as exc:
+        raise await gateway.failed(ctx, exc) from exc
+    github_id = posted.get("id")
+    if isinstance(github_id, int) and not isinstance(github_id, bool):
+        async with ctx.sessionmaker() as session, session.begin():
+            await support.mark_comment_posted(
+                session, comment_id=comment_id, github_comment_id=github_id
+            )

@@ -6,6 +6,7 @@ Pages and bot commands read only this table; the sync job and webhooks write it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,8 +14,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
-from devops_center.github.models import GithubIssue
+from devops_center.github.models import BODY_KEPT, GithubIssue
 from devops_center.integrations.github.events import IssueData
+from devops_center.outbox import messages
+from devops_center.outbox import service as outbox
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ def _values(data: IssueData) -> dict[str, object]:
         "is_critical": data.is_critical,
         "assignee": data.assignee,
         "url": data.url,
+        "body": data.body[:BODY_KEPT] if data.body else None,
         "gh_created_at": data.created_at,
         "gh_updated_at": data.updated_at,
         "gh_closed_at": data.closed_at,
@@ -68,6 +72,7 @@ async def upsert_issue(session: AsyncSession, data: IssueData) -> Upsert:
         row = await _get(session, data.repo, data.number, lock=True)
         assert row is not None
         await session.refresh(row)
+        await _weigh(session, row)
         return Upsert(issue=row, previous_state=None, applied=True)
     previous = row.state
     if (
@@ -76,12 +81,20 @@ async def upsert_issue(session: AsyncSession, data: IssueData) -> Upsert:
         and data.updated_at < row.gh_updated_at
     ):
         return Upsert(issue=row, previous_state=previous, applied=False)
+    body = row.body
     for key, value in _values(data).items():
         setattr(row, key, value)
     if data.bug_id is not None:
         row.bug_id = data.bug_id
     await session.flush()
+    if row.body != body:
+        await _weigh(session, row)
     return Upsert(issue=row, previous_state=previous, applied=True)
+
+
+async def _weigh(session: AsyncSession, row: GithubIssue) -> None:
+    """A new issue, or a new body: its weight from links (``changelog.weights``)."""
+    await outbox.enqueue(session, messages.RescoreImpact(repo=row.repo, issue=row.number))
 
 
 async def get_issue(session: AsyncSession, *, repo: str, number: int) -> GithubIssue | None:
@@ -156,13 +169,26 @@ async def issue_counts(session: AsyncSession, *, repo: str | None = None) -> Iss
     )
 
 
+SORTS = ("newest", "impact")
+
+
 async def newest_open(
-    session: AsyncSession, *, repo: str | None = None, limit: int = 10, bugs_only: bool = False
+    session: AsyncSession,
+    *,
+    repo: str | None = None,
+    limit: int = 10,
+    bugs_only: bool = False,
+    sort: str = "newest",
 ) -> list[GithubIssue]:
+    """Open issues, the newest first; ``sort="impact"``: the highest impact score first
+    (unscored last, then the newest)."""
     stmt = select(GithubIssue).where(GithubIssue.state == "open")
     if repo:
         stmt = stmt.where(GithubIssue.repo == repo)
     if bugs_only:
         stmt = stmt.where(GithubIssue.is_bug)
-    stmt = stmt.order_by(GithubIssue.gh_created_at.desc(), GithubIssue.number.desc()).limit(limit)
+    order: list[Any] = [GithubIssue.gh_created_at.desc(), GithubIssue.number.desc()]
+    if sort == "impact":
+        order.insert(0, GithubIssue.impact_score.desc().nulls_last())
+    stmt = stmt.order_by(*order).limit(limit)
     return list((await session.execute(stmt)).scalars())

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devops_center.config import Feature, Settings
 from devops_center.db import utcnow
 from devops_center.errors import NotFound
-from devops_center.github import gateway, mirror
+from devops_center.github import backfill, gateway, mirror
 from devops_center.github.webhooks import SOURCE
 from devops_center.i18n import lazy
 from devops_center.outbox import messages
@@ -27,6 +27,7 @@ JOB_KINDS = (
     messages.SyncGithubIssues.kind,
     messages.PurgeGithubDeliveries.kind,
     messages.AddGithubScreenshot.kind,
+    messages.BackfillGithubDeployments.kind,
 )
 
 
@@ -39,6 +40,8 @@ class Overview:
     repo: str | None
     counts: mirror.IssueCounts
     newest: list[Any] = field(default_factory=list)
+    issues: list[Any] = field(default_factory=list)  # the open issues of /admin/github
+    sort: str = "newest"
     deliveries: list[WebhookDelivery] = field(default_factory=list)
     failed_jobs: list[Job] = field(default_factory=list)
     queued_jobs: int = 0
@@ -47,12 +50,26 @@ class Overview:
     paused_until: datetime | None = None
     sync_error: str | None = None
     sync_error_at: datetime | None = None
+    backfill: backfill.Progress | None = None
 
 
-async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20) -> Overview:
+ISSUES_SHOWN = 50
+
+
+async def overview(
+    session: AsyncSession, settings: Settings, *, limit: int = 20, sort: str | None = None
+) -> Overview:
+    """The summary; with ``sort`` (newest | impact; anything else: newest) also the open
+    issues in that order (the full page)."""
     repo = settings.github_repo
     counts = await mirror.issue_counts(session, repo=repo)
     newest = await mirror.newest_open(session, repo=repo, limit=5)
+    order = sort if sort in mirror.SORTS else "newest"
+    issues = (
+        await mirror.newest_open(session, repo=repo, limit=ISSUES_SHOWN, sort=order)
+        if sort is not None
+        else []
+    )
     deliveries = list(
         (
             await session.execute(
@@ -84,6 +101,8 @@ async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20
         repo=repo,
         counts=counts,
         newest=newest,
+        issues=issues,
+        sort=order,
         deliveries=deliveries,
         failed_jobs=failed,
         queued_jobs=int(queued or 0),
@@ -96,6 +115,7 @@ async def overview(session: AsyncSession, settings: Settings, *, limit: int = 20
         ),
         sync_error=state.last_error if state else None,
         sync_error_at=state.last_error_at if state else None,
+        backfill=await backfill.progress(session),
     )
 
 

@@ -13,9 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.github import gateway, mirror
-from devops_center.github.issues import apply_issue_to_bug
+from devops_center.github.issues import apply_comment_to_bug, apply_issue_to_bug
 from devops_center.integrations.github.client import GithubPermanent, GithubRetryable
-from devops_center.integrations.github.events import IssueData, MalformedEvent, parse_issue
+from devops_center.integrations.github.events import (
+    IssueData,
+    MalformedEvent,
+    parse_issue,
+    parse_listed_comment,
+)
 from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
 from devops_center.outbox.models import Job
@@ -39,6 +44,7 @@ async def sync_issues(ctx: JobContext) -> None:
     async with ctx.sessionmaker() as session:
         state = await gateway.state(session, repo)
         etag = state.open_issues_etag if state is not None else None
+        previous_sync = state.last_sync_at if state is not None else None
         known_open = await mirror.open_numbers(session, repo=repo)
     try:
         gateway.check_pause(state.paused_until if state is not None else None)
@@ -90,7 +96,40 @@ async def sync_issues(ctx: JobContext) -> None:
             last_error=None,
             last_error_at=None,
         )
+    # A comment changes its issue in the open list: an unchanged list (304) means no
+    # comment on an open issue was missed, and costs no second request.
+    if previous_sync is not None and not page.not_modified:
+        await catch_up_comments(ctx, since=previous_sync - COMMENT_SLACK)
     await backfill_local_bugs(ctx)
+
+
+COMMENT_SLACK = timedelta(minutes=5)  # a comment made while the previous sync ran
+
+
+async def catch_up_comments(ctx: JobContext, *, since: datetime) -> int:
+    """Comments on bugs' issues whose webhook never came: the repository's comments since
+    the previous sync, each taken in as its webhook would (a known one changes nothing;
+    ours and bots' are never taken). Best effort: a failure waits for the next sync."""
+    settings = ctx.settings
+    try:
+        async with gateway.client(settings) as gh:
+            listed = await gh.comments_since(since)
+    except (GithubRetryable, GithubPermanent) as exc:
+        log.warning("comment catch-up failed: %s", exc.message)
+        return 0
+    taken = 0
+    async with ctx.sessionmaker() as session, session.begin():
+        for item in listed:
+            try:
+                event = parse_listed_comment(item)
+            except MalformedEvent as exc:
+                log.warning("sync: skipping a malformed comment: %s", exc)
+                continue
+            if await apply_comment_to_bug(session, settings, event) is not None:
+                taken += 1
+    if taken:
+        log.info("sync: %s comment(s) whose webhook never came taken in", taken)
+    return taken
 
 
 async def _upsert_and_reconcile(session: AsyncSession, settings: Settings, data: IssueData) -> None:

@@ -31,11 +31,12 @@ from devops_center.config import Settings
 from devops_center.db import utcnow
 from devops_center.deployments import service as deployments
 from devops_center.errors import NotFound
-from devops_center.github import mirror
-from devops_center.github.issues import apply_issue_to_bug
+from devops_center.github import mirror, pulls
+from devops_center.github.issues import apply_comment_to_bug, apply_issue_to_bug
 from devops_center.i18n import lazy
 from devops_center.integrations.github.events import (
     MalformedEvent,
+    parse_comment_event,
     parse_issue,
     parse_issues_event,
 )
@@ -216,12 +217,16 @@ async def handle_issues(session: AsyncSession, event: WebhookEvent) -> None:
 
 
 async def handle_issue_comment(session: AsyncSession, event: WebhookEvent) -> None:
-    """``issue_comment``: keeps the mirror's copy of the issue fresh (title, labels, state)."""
+    """``issue_comment``: keeps the mirror's copy of the issue fresh (title, labels, state)
+    and carries a person's comment on a bug's issue into the bug's conversation."""
     raw = event.payload.get("issue")
     repository = event.payload.get("repository") or {}
     if isinstance(raw, dict) and "pull_request" not in raw and isinstance(repository, dict):
         data = parse_issue(raw, repo=str(repository.get("full_name") or ""))
         await mirror.upsert_issue(session, data)
+    parsed = parse_comment_event(event.payload)
+    if parsed is not None:
+        await apply_comment_to_bug(session, event.settings, parsed)
 
 
 async def handle_workflow_run(session: AsyncSession, event: WebhookEvent) -> None:
@@ -233,7 +238,19 @@ async def handle_deployment_status(session: AsyncSession, event: WebhookEvent) -
     await deployments.record_from_deployment_status(session, event.payload, settings=event.settings)
 
 
+async def handle_pull_request(session: AsyncSession, event: WebhookEvent) -> None:
+    """``pull_request``: the pull request's row (a late delivery changes nothing)."""
+    await pulls.handle_pull_request(session, event.settings, event.payload)
+
+
+async def handle_pull_request_review(session: AsyncSession, event: WebhookEvent) -> None:
+    """``pull_request_review``: its first review and approval times."""
+    await pulls.handle_review(session, event.settings, event.payload)
+
+
 register_event_handler("issues", handle_issues)
+register_event_handler("pull_request", handle_pull_request)
+register_event_handler("pull_request_review", handle_pull_request_review)
 register_event_handler("issue_comment", handle_issue_comment)
 register_event_handler("workflow_run", handle_workflow_run)
 register_event_handler("deployment_status", handle_deployment_status)

@@ -9,13 +9,12 @@ any marked string without a Russian translation.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_datetime as _babel_format_datetime
-from babel.dates import format_timedelta
+from babel.dates import format_date, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -115,4 +114,13 @@ def format_ago(when: datetime, lang: str, *, now: datetime) -> str:
 
 
 def format_datetime(when: datetime, lang: str, tz: object, fmt: str = "medium") -> str:
-    return _babel_format_datetime(when, format=fmt, tzinfo=tz, locale=lang)  # type: ignore[arg-type]
+    """One format family everywhere: the language's medium date and its short time in
+    ``tz`` ('Dec 4, 2026, 3:04 PM', '4 дек. 2026 г., 15:04'); Babel's "short" date was
+    the US '12/4/26' in English. ``fmt`` is kept for the callers; "date" drops the time."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    moment = when.astimezone(tz)  # type: ignore[arg-type]
+    day = format_date(moment.date(), format="medium", locale=lang)
+    if fmt == "date":
+        return day
+    return f"{day}, {format_time(moment.time(), format='short', locale=lang)}"

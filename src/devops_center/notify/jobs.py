@@ -26,6 +26,7 @@ from devops_center.integrations.telegram.client import (
     client_for,
 )
 from devops_center.notify.commands import commands
+from devops_center.notify.links import menu_button
 from devops_center.notify.models import SentAlert
 from devops_center.notify.texts import admin_alert, user_text
 from devops_center.outbox import messages as m
@@ -81,6 +82,8 @@ async def notify_user(ctx: JobContext, msg: m.NotifyUser) -> None:
     async with ctx.sessionmaker() as session, session.begin():
         user = await session.get(User, msg.user_id)
         if user is None or not user.telegram_id or user.telegram_blocked or not user.is_active:
+            return
+        if user.notify_via == "none" and msg.event != "digest":  # the digest has its own switch
             return
         lang = pick_language(user.language, default=ctx.settings.default_language)
         text = await user_text(session, ctx.settings, user, lang, msg)
@@ -139,7 +142,8 @@ async def _edit(
 
 @handles(m.SetChatCommands)
 async def chat_commands(ctx: JobContext, msg: m.SetChatCommands) -> None:
-    """setMyCommands for one user's chat (BotCommandScopeChat), in their language."""
+    """setMyCommands for one user's chat (BotCommandScopeChat) and its menu button (the
+    Mini App), in their language."""
     if not ctx.settings.telegram_bot_token:
         return
     async with ctx.sessionmaker() as session:
@@ -153,9 +157,11 @@ async def chat_commands(ctx: JobContext, msg: m.SetChatCommands) -> None:
         "commands": commands(lang, admin=admin),
         "scope": {"type": "chat", "chat_id": chat_id},
     }
+    button = {"chat_id": chat_id, "menu_button": menu_button(ctx.settings, lang)}
     async with client_for(ctx.settings) as client:
         try:
             await client.call("setMyCommands", params)
+            await client.call("setChatMenuButton", button)
         except TelegramRetryAfter as exc:
             raise RetryLater(str(exc), delay=exc.retry_after) from exc
         except (TelegramBadRequest, TelegramForbidden) as exc:  # never talked to the bot

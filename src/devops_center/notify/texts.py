@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,13 +17,22 @@ from devops_center.db import utcnow
 from devops_center.deployments.models import Deployment
 from devops_center.digest import service as digest
 from devops_center.digest.labels import issue_url, status_label
-from devops_center.i18n import format_ago, gettext
+from devops_center.i18n import format_ago, format_datetime, gettext
 from devops_center.incidents.models import Incident
 from devops_center.outbox.messages import NotifyAdmins, NotifyUser
 from devops_center.status.models import CheckState
-from devops_center.support.models import BugLog
+from devops_center.support import duplicates
+from devops_center.support.models import BugComment, BugLog
 from devops_center.users import service as users
 from devops_center.users.models import User
+
+
+def live_since(when: datetime, lang: str, settings: Settings) -> str:
+    """ "14:05" today (in the configured time zone), else "3 Dec, 14:05"."""
+    local = when.astimezone(settings.tz)
+    if local.date() == utcnow().astimezone(settings.tz).date():
+        return format_datetime(when, lang, settings.tz, "HH:mm")
+    return format_datetime(when, lang, settings.tz, "d MMM, HH:mm")
 
 
 def _esc(value: object) -> str:
@@ -36,6 +45,47 @@ def _duration(seconds: float, lang: str) -> str:
     return format_timedelta(timedelta(seconds=max(seconds, 1)), locale=lang, threshold=1.5)
 
 
+COMMENT_SHOWN = 3_000  # of a reply's text in the message (the rest: on the web page)
+
+
+async def _comment_text(
+    session: AsyncSession, user: User, lang: str, bug: BugLog, comment_id: int | None
+) -> str | None:
+    """A reply on a bug: to its reporter (from the team or GitHub), or to its assignee
+    (from the reporter). Never an internal note, never to anyone else."""
+    comment = await session.get(BugComment, comment_id or 0)
+    if comment is None or comment.bug_id != bug.id or comment.internal:
+        return None
+    if comment.from_team and user.id != bug.user_id:
+        return None
+    if not comment.from_team and user.id != bug.assigned_to:
+        return None
+    text = comment.body
+    if len(text) > COMMENT_SHOWN:
+        text = text[:COMMENT_SHOWN].rstrip() + "…"
+    body = _esc(text)
+    if comment.attachment_key:
+        body = (body + "\n" if body else "") + gettext(lang, "(an image is attached)")
+    if comment.from_team:
+        author = await session.get(User, comment.author_id) if comment.author_id else None
+        who = author.name if author is not None else (comment.github_login or "GitHub")
+        head = gettext(
+            lang,
+            "%(who)s replied on your bug #%(id)s “%(title)s”:",
+            who=_esc(who),
+            id=bug.id,
+            title=_esc(bug.title),
+        )
+    else:
+        head = gettext(
+            lang,
+            "The reporter wrote on bug #%(id)s “%(title)s”:",
+            id=bug.id,
+            title=_esc(bug.title),
+        )
+    return f"{head}\n\n{body}"
+
+
 async def user_text(
     session: AsyncSession, settings: Settings, user: User, lang: str, msg: NotifyUser
 ) -> str | None:
@@ -45,9 +95,31 @@ async def user_text(
             return None
         return await digest.morning_text(session, settings=settings, lang=lang)
     bug = await session.get(BugLog, msg.bug_id or 0)
+    if bug is not None and event == "followed_status":
+        # the original of a report of theirs: its public face only, never its text
+        if user.id not in await duplicates.followers(session, bug.id):
+            return None
+        return gettext(
+            lang,
+            "Bug #%(id)s, which your report repeats, is now: %(status)s.%(summary)s",
+            id=bug.id,
+            status=status_label(msg.new or bug.status, lang),
+            summary=f" ({_esc(bug.public_summary)})" if bug.public_summary else "",
+        )
+    if bug is not None and event == "bug_comment":
+        return await _comment_text(session, user, lang, bug, msg.comment_id)
     if bug is None or bug.user_id != user.id:
         return None
     title = _esc(bug.title)
+    if event == "bug_duplicate":
+        return gettext(
+            lang,
+            "Your bug #%(id)s “%(title)s” was already reported as bug #%(original)s: it was "
+            "merged into it, and I will write here whenever that bug's status changes.",
+            id=bug.id,
+            title=title,
+            original=msg.original_id or 0,
+        )
     if event == "bug_status":
         new = msg.new or bug.status
         return gettext(
@@ -57,11 +129,38 @@ async def user_text(
             title=title,
             status=status_label(new, lang),
         )
+    if event == "fix_live":
+        if bug.fix_live_at is None:
+            return None
+        return gettext(
+            lang,
+            "The bug you reported, «%(title)s», is fixed and live since %(when)s.",
+            title=title,
+            when=live_since(bug.fix_live_at, lang, settings),
+        )
     if event == "photo_failed":
         return gettext(
             lang,
             "Your bug #%(id)s “%(title)s” was filed without its screenshot: the photo could "
             "not be fetched from Telegram. Reply with /mybugs to add information.",
+            id=bug.id,
+            title=title,
+        )
+    if event == "comment_photo_failed":
+        if msg.comment_id is not None:
+            return gettext(
+                lang,
+                "The photo you sent for bug #%(id)s “%(title)s” could not be fetched from "
+                "Telegram: your message was added without it. Send the photo again with "
+                "/mybugs, or attach it on the bug's web page.",
+                id=bug.id,
+                title=title,
+            )
+        return gettext(
+            lang,
+            "The photo you sent for bug #%(id)s “%(title)s” could not be fetched from "
+            "Telegram, so nothing was added. Send it again with /mybugs, or attach it on the "
+            "bug's web page.",
             id=bug.id,
             title=title,
         )
@@ -169,6 +268,8 @@ def _deployment_text(dep: Deployment, lang: str) -> str:
         )
     else:
         text = gettext(lang, "❌ Deployment of %(service)s %(sha)s to %(env)s failed.", **params)
+    if dep.status != "success" and dep.failure_reason:
+        text += "\n" + gettext(lang, "Reason: %(reason)s", reason=_esc(dep.failure_reason))
     if dep.tests_passed is not None or dep.tests_failed is not None:
         text += "\n" + gettext(
             lang,

@@ -7,11 +7,31 @@ that rewrites the queued rows.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from devops_center.outbox.registry import JobMessage, message
 
 # ------------------------------------------------------------------------ GitHub
+
+
+@message("github.close_duplicate")
+class CloseGithubDuplicate(JobMessage):
+    """Close the GitHub issue of a bug merged into ``original_id`` as a duplicate, with a
+    "Duplicate of #N" comment (``github.jobs``), once."""
+
+    bug_id: int
+    original_id: int
+
+
+@message("github.close_by_reporter")
+class CloseGithubIssueByReporter(JobMessage):
+    """The reporter closed their bug (web, API or bot): close its GitHub issue with a
+    short comment saying so (``github.jobs``); nothing if the bug was reopened since.
+    Written by ``support.close_own_bug``, or by ``support.link_github_issue`` when the
+    reporter closed the bug before its issue existed."""
+
+    bug_id: int
 
 
 @message("github.create_issue")
@@ -30,6 +50,15 @@ class AddGithubScreenshot(JobMessage):
     bug_id: int
 
 
+@message("github.post_comment")
+class PostGithubComment(JobMessage):
+    """Post a comment written in dcc (the reporter's or the team's, never an internal
+    note) to its bug's GitHub issue (``github.jobs``), once: it carries a marker that a
+    repeated run finds first, and the comment keeps the id GitHub gave it."""
+
+    comment_id: int
+
+
 @message("github.process_delivery")
 class ProcessGithubDelivery(JobMessage):
     """Run the handler of a stored webhook delivery (``webhook_deliveries.id``)."""
@@ -42,9 +71,80 @@ class SyncGithubIssues(JobMessage):
     """Refresh the mirror of open issues and reconcile linked bugs (periodic, on demand)."""
 
 
+@message("github.pull_details")
+class FetchPullRequestDetails(JobMessage):
+    """The full pull request ``number`` of GITHUB_REPO with its commits (first commit
+    time), reviews and changed files (``github.pulls``): once per head commit and state."""
+
+    number: int
+
+
+@message("github.backfill")
+class BackfillGithubDeployments(JobMessage):
+    """One page of GITHUB_REPO's deployment history (``github.backfill``): workflow runs
+    of the deploy workflow, then deployments with their latest status, created in
+    [``since``, ``until``), mapped as their webhooks are and registered in one batch.
+
+    The job carries its cursor (``stream``, ``page``, ``upper``) and the run's totals so
+    far; the page's transaction enqueues the next page's job and marks this one
+    ``page_done`` (a run repeated after a crash changes nothing). ``run`` is the first
+    job's id (0 in the first job itself)."""
+
+    since: datetime
+    until: datetime | None = None
+    dry_run: bool = False
+    run: int = 0
+    stream: Literal["runs", "deployments"] = "runs"
+    page: int = 1
+    upper: datetime | None = None  # runs: the window's newest creation time
+    page_done: bool = False
+    pages: int = 0
+    listed: int = 0
+    imported: int = 0
+    updated: int = 0
+    skipped: int = 0
+    refused: int = 0
+    last_refusal: str | None = None
+    last_error: str | None = None  # the latest failure a page of the run got over
+
+
 @message("github.purge_deliveries")
 class PurgeGithubDeliveries(JobMessage):
     """Retention of webhook deliveries (periodic)."""
+
+
+# --------------------------------------------------------------------- changelog
+
+
+@message("changelog.from_pull")
+class ChangelogFromPull(JobMessage):
+    """A pull request of GITHUB_REPO whose files were just fetched (``changelog.jobs``):
+    the bugs whose GitHub issue it closes get its impact score, and a merged one becomes
+    its one changelog entry (then the repository is scanned again)."""
+
+    number: int
+
+
+@message("changelog.rescore")
+class RescoreImpact(JobMessage):
+    """Recompute task weights from links (``changelog.jobs``, ``changelog.weights``):
+    of the bug ``bug_id`` (filed, added to, commented on by its reporter, linked to its
+    issue), of the mirrored issue ``repo``#``issue`` (new, or a new body), or — with
+    ``all_open`` — of every open bug and open issue (a new architecture scan)."""
+
+    bug_id: int | None = None
+    repo: str | None = None
+    issue: int | None = None
+    all_open: bool = False
+
+
+@message("changelog.deployed")
+class ChangelogDeployed(JobMessage):
+    """A successful production deployment whose commits are known (``changelog.jobs``):
+    the entries it ships become ``deployed``, and the reporters of the bugs they fix are
+    told once that the fix is live."""
+
+    deployment_id: int
 
 
 # ------------------------------------------------------------------- deployments
@@ -55,6 +155,9 @@ class FetchDeploymentCommits(JobMessage):
     """The commits a finished deployment shipped, from GitHub's compare API."""
 
     deployment_id: int
+    # False for history being imported (``dcc github backfill``): not news, so no
+    # "what went live" once the commits are known.
+    announce: bool = True
 
 
 # ----------------------------------------------------------------------- support
@@ -68,6 +171,20 @@ class FetchBugPhoto(JobMessage):
     file_id: str
 
 
+@message("telegram.fetch_comment_photo")
+class FetchCommentPhoto(JobMessage):
+    """A photo sent to the bot to add to a bug (``support.jobs``): download it and add it,
+    with its caption, as the sender's comment through ``support.add_comment`` — once,
+    by ``client_token``. A photo that cannot be fetched: the caption alone is added (if
+    any) and the sender is told (``notify.user`` ``comment_photo_failed``)."""
+
+    bug_id: int
+    author_id: int
+    file_id: str
+    caption: str = ""
+    client_token: str
+
+
 @message("support.purge_uploads")
 class PurgeOrphanUploads(JobMessage):
     """Remove stored screenshots no bug refers to (a request that failed after storing
@@ -79,17 +196,25 @@ class PurgeOrphanUploads(JobMessage):
 
 @message("brain.index")
 class IndexBrainDocument(JobMessage):
-    """(Re)embed one FAQ entry's brain document, or drop it when the entry is gone
-    (``brain.jobs``): what a feature below the brain enqueues in the transaction that
-    changes an entry."""
+    """(Re)embed one FAQ entry's, bug's or changelog entry's brain document, or drop it
+    when the source is gone (``brain.jobs``): what a feature below the brain enqueues in
+    the transaction that writes the source (a changelog entry: ``indexed_in_brain``
+    becomes true once it is embedded)."""
 
-    source: Literal["faq"] = "faq"
+    source: Literal["faq", "bug", "changelog"] = "faq"
     source_id: int
+
+
+@message("brain.catch_up")
+class IndexPendingChangelog(JobMessage):
+    """Embed the changelog entries not yet in the brain (``indexed_in_brain`` false):
+    every 10 minutes, so an entry written without its ``brain.index`` job still arrives."""
 
 
 @message("brain.reindex")
 class ReindexBrain(JobMessage):
-    """Bring every FAQ entry's brain document up to date (demo data, a model change)."""
+    """Bring every brain document up to date: FAQ entries, bugs, changelog entries (demo
+    data, a model change)."""
 
 
 # ------------------------------------------------------------------------ status
@@ -114,7 +239,17 @@ class StatusRetention(JobMessage):
 
 # ------------------------------------------------------------------ notifications
 
-UserEvent = Literal["bug_status", "bug_github_issue", "digest", "photo_failed"]
+UserEvent = Literal[
+    "bug_status",
+    "bug_github_issue",
+    "digest",
+    "photo_failed",
+    "bug_duplicate",
+    "followed_status",
+    "bug_comment",
+    "fix_live",
+    "comment_photo_failed",
+]
 AdminEvent = Literal[
     "critical_bug", "deployment_finished", "check_down", "check_up", "check_reminder"
 ]
@@ -126,7 +261,13 @@ class NotifyUser(JobMessage):
 
     ``bug_status``: bug_id, old, new; ``bug_github_issue``: bug_id, issue_number;
     ``digest``: day (the morning digest of an admin who opted in); ``photo_failed``:
-    bug_id (the photo sent to the bot could not be fetched: filed without it).
+    bug_id (the photo sent to the bot could not be fetched: filed without it);
+    ``bug_duplicate``: bug_id, original_id (the reporter's bug was merged into it);
+    ``followed_status``: bug_id (the original a follower's report was merged into), new;
+    ``bug_comment``: bug_id, comment_id (a reply on a bug the user reported or is
+    assigned to); ``fix_live``: bug_id (the deployment that shipped its fix is the bug's
+    ``fix_deployment_id``); ``comment_photo_failed``: bug_id, comment_id (the caption
+    added without the photo) or none (nothing added).
     """
 
     user_id: int
@@ -136,6 +277,8 @@ class NotifyUser(JobMessage):
     new: str | None = None
     issue_number: int | None = None
     day: str | None = None
+    original_id: int | None = None
+    comment_id: int | None = None
 
 
 @message("notify.admin")
@@ -180,7 +323,7 @@ class PurgeSessions(JobMessage):
 @message("architecture.scan_github")
 class ScanGithubArchitecture(JobMessage):
     """Scan the module graph of GITHUB_REPO's default branch (``architecture.jobs``):
-    daily, "Scan now", and (later) after a merged pull request. Without ``force`` a head
+    daily, "Scan now", and after a merged pull request. Without ``force`` a head
     commit that was scanned already is not downloaded again."""
 
     force: bool = False

@@ -54,12 +54,19 @@ async def enqueue(
         insert(Job)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["unique_key"])
-        .returning(Job.id)
+        .returning(Job)  # the row itself: no second round trip to load it
     )
-    job_id = (await session.execute(stmt)).scalar_one_or_none()
-    if job_id is None:
-        return None
-    return await session.get(Job, job_id)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def record_progress(session: AsyncSession, *, job_id: int, message: JobMessage) -> None:
+    """A job that works in steps stores where it stands as its own payload, in the
+    transaction of the step's effects: a run repeated after a crash reads it (the
+    message must stay of the job's kind)."""
+    job = await get_job(session, job_id=job_id)
+    if job.kind != message.kind:
+        raise TypeError(f"job {job_id} is a {job.kind}, not a {message.kind}")
+    job.payload = message.model_dump(mode="json", exclude_defaults=True)
 
 
 async def get_job(session: AsyncSession, *, job_id: int) -> Job:

@@ -47,6 +47,8 @@ async def populate(session: AsyncSession, *, now: datetime) -> None:
                     "samples": samples,
                     "ups": ups,
                     "maintenance": 0,
+                    "observed_seconds": samples * STEP.total_seconds(),
+                    "up_seconds": ups * STEP.total_seconds(),
                     "response_ms_avg": round(avg, 2),
                     "response_ms_max": round(avg + rng.uniform(jitter, 4 * jitter), 2),
                 }

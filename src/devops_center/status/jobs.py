@@ -90,7 +90,8 @@ async def check(ctx: JobContext, msg: m.RunCheck) -> None:
 @handles(m.StatusRetention)
 async def retention(ctx: JobContext, msg: m.StatusRetention) -> None:
     async with ctx.sessionmaker() as session, session.begin():
-        folded = await status.roll_up(session)
+        intervals = {c.name: c.interval for c in status.check_specs(ctx.settings)}
+        folded = await status.roll_up(session, intervals=intervals)
         raw, rollups = await status.purge(session)
         await status.forget_removed_checks(session, ctx.settings)
         await session.execute(

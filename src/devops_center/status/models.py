@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from devops_center.db import Base, UTCDateTime, utcnow
 
-CHECK_STATES = ("up", "down", "pending", "maintenance", "unknown")
-
 
 class CheckResult(Base):
     __tablename__ = "check_results"
@@ -58,6 +56,11 @@ class CheckRollup(Base):
     samples: Mapped[int] = mapped_column(Integer)  # results outside maintenance
     ups: Mapped[int] = mapped_column(Integer)  # of those, successful
     maintenance: Mapped[int] = mapped_column(Integer)  # results inside a maintenance window
+    # Seconds the hour's results held (each until the next result, at most its max gap),
+    # outside maintenance, and of those the seconds up; NULL in roll-ups made before
+    # uptime was weighted by time (status.uptime counts their results one interval each).
+    observed_seconds: Mapped[float | None] = mapped_column(Float)
+    up_seconds: Mapped[float | None] = mapped_column(Float)
     response_ms_avg: Mapped[float | None] = mapped_column(Float)
     response_ms_max: Mapped[float | None] = mapped_column(Float)
 

@@ -17,7 +17,7 @@ from devops_center.status.maintenance import all_windows, in_maintenance
 from devops_center.status.models import (
     CheckState,
 )
-from devops_center.status.uptime import Uptime, uptimes
+from devops_center.status.uptime import Uptime, max_gap, uptimes
 
 VIEW_STATES = ("up", "down", "pending", "maintenance", "unknown", "not_configured")
 
@@ -42,17 +42,13 @@ class CheckView:
     interval: int
 
     @property
-    def is_up(self) -> bool:
-        return self.state == "up"
-
-    @property
     def is_down(self) -> bool:
         return self.state == "down"
 
 
 def stale_after(spec: CheckSpec) -> timedelta:
     """No result for this long means nobody is checking (the worker is not running)."""
-    return timedelta(seconds=max(3 * spec.interval, 180))
+    return max_gap(spec.interval)
 
 
 async def current_states(
@@ -64,7 +60,8 @@ async def current_states(
     names = [s.name for s in specs]
     rows = await session.execute(select(CheckState).where(CheckState.check_name.in_(names)))
     states = {row.check_name: row for row in rows.scalars()}
-    ups = await uptimes(session, names=names, now=now)
+    intervals = {s.name: s.interval for s in specs}
+    ups = await uptimes(session, names=names, now=now, intervals=intervals)
     windows = await all_windows(session, settings)
     views = []
     for spec in specs:

@@ -3,6 +3,7 @@ raw results deleted after 7 days, roll-ups after 90, past maintenance windows af
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from devops_center.status.models import (
     CheckState,
     MaintenanceWindowRow,
 )
+from devops_center.status.uptime import raw_held
 
 RAW_RETENTION = timedelta(days=7)
 ROLLUP_RETENTION = timedelta(days=90)
@@ -29,10 +31,17 @@ ROLLUP_RETENTION = timedelta(days=90)
 ROLL_UP_DELAY = timedelta(minutes=5)  # results of an hour may still be arriving
 
 
-async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
+async def roll_up(
+    session: AsyncSession,
+    *,
+    now: datetime | None = None,
+    intervals: Mapping[str, int] | None = None,
+) -> int:
     """Fold the raw results of every complete hour not rolled up yet into hourly roll-ups.
 
-    Returns the number of raw results folded (the raw rows stay for 7 days, for the
+    ``intervals`` (each check's probe interval, seconds) bounds how long a result holds
+    for the time-weighted uptime (see :mod:`devops_center.status.uptime`). Returns the
+    number of raw results folded (the raw rows stay for 7 days, for the
     detailed charts). Safe to run any time and twice: a watermark in the key-value store
     says which hours are done, and an hour met again is merged, never overwritten.
     """
@@ -61,6 +70,9 @@ async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
     groups = list(await session.execute(stmt))
     folded = 0
     if groups:
+        seconds = await _held_by_hour(
+            session, since=since, until=until, now=now, intervals=intervals
+        )
         first = min(datetime.fromtimestamp(int(g[1]) * 3600, UTC) for g in groups)
         existing = {
             (r.check_name, r.hour): r
@@ -73,6 +85,7 @@ async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
             hour = datetime.fromtimestamp(int(b) * 3600, UTC)
             samples, ups, maint = int(samples or 0), int(ups or 0), int(maint or 0)
             folded += samples + maint
+            up_s, observed_s = seconds.get((name, hour), (0.0, 0.0))
             old = existing.get((name, hour))
             if old is None:
                 new_rows.append(
@@ -82,6 +95,8 @@ async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
                         "samples": samples,
                         "ups": ups,
                         "maintenance": maint,
+                        "up_seconds": up_s,
+                        "observed_seconds": observed_s,
                         "response_ms_avg": float(avg_ms) if avg_ms is not None else None,
                         "response_ms_max": float(max_ms) if max_ms is not None else None,
                     }
@@ -99,11 +114,34 @@ async def roll_up(session: AsyncSession, *, now: datetime | None = None) -> int:
             old.samples += samples
             old.ups += ups
             old.maintenance += maint
+            if old.observed_seconds is not None:  # a legacy roll-up stays counted by results
+                old.observed_seconds += observed_s
+                old.up_seconds = (old.up_seconds or 0.0) + up_s
         if new_rows:
             await session.execute(insert(CheckRollup), new_rows)
     await hours.set_rolled_until(session, until)
     await session.flush()
     return folded
+
+
+async def _held_by_hour(
+    session: AsyncSession,
+    *,
+    since: datetime | None,
+    until: datetime,
+    now: datetime,
+    intervals: Mapping[str, int] | None,
+) -> dict[tuple[str, datetime], tuple[float, float]]:
+    """(check, hour) → (seconds up, seconds observed) of the results taken in that hour."""
+    low = since if since is not None else datetime(1970, 1, 1, tzinfo=UTC)
+    held = await raw_held(session, low=low, high=until, now=now, intervals=intervals or {})
+    out: dict[tuple[str, datetime], tuple[float, float]] = {}
+    for name, rows in held.items():
+        for at, up, observed in rows:
+            key = (name, hours.floor_hour(at))
+            prev = out.get(key, (0.0, 0.0))
+            out[key] = (prev[0] + up, prev[1] + observed)
+    return out
 
 
 async def purge(session: AsyncSession, *, now: datetime | None = None) -> tuple[int, int]:

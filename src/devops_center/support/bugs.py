@@ -19,13 +19,14 @@ from devops_center.i18n import lazy
 from devops_center.incidents import service as incidents
 from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
-from devops_center.support.models import PRIORITIES, STATUSES, BugLog
+from devops_center.support import comments
+from devops_center.support.models import PRIORITIES, STATUSES, BugFollower, BugLog
+from devops_center.users import auditlog
 from devops_center.users import service as users
 from devops_center.users.models import AuditLog, User
 
 TITLE_MIN, TITLE_MAX = 3, 200
 TEXT_MAX = 10_000
-ADDITION_MAX = 4_000  # one addition (a Telegram message holds 4,096 characters at most)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ async def update_bug(
     assigned_to: int | None = None,
     set_assignee: bool = False,
     source: str = "admin",
+    notify: bool = True,
 ) -> BugLog:
     """Change status / priority / assignee; records who and when; tells the reporter.
 
@@ -199,7 +201,7 @@ async def update_bug(
     if not changes:
         return bug
     bug.updated_at = utcnow()
-    await users.audit(
+    await auditlog.audit(
         session,
         actor_id=actor_id,
         entity="bug",
@@ -209,12 +211,23 @@ async def update_bug(
     )
     if "status" in changes:
         old, new = changes["status"]
-        await outbox.enqueue(
-            session,
-            messages.NotifyUser(
-                user_id=bug.user_id, event="bug_status", bug_id=bug.id, old=old, new=new
-            ),
-        )
+        if notify:
+            await outbox.enqueue(
+                session,
+                messages.NotifyUser(
+                    user_id=bug.user_id, event="bug_status", bug_id=bug.id, old=old, new=new
+                ),
+            )
+        # the reporters of the duplicates merged into it follow it
+        for follower in await session.scalars(
+            select(BugFollower.user_id).where(BugFollower.bug_id == bug.id)
+        ):
+            await outbox.enqueue(
+                session,
+                messages.NotifyUser(
+                    user_id=follower, event="followed_status", bug_id=bug.id, new=new
+                ),
+            )
         if bug.priority == "critical" or changes.get("priority", [None])[0] == "critical":
             if new in ("resolved", "closed"):
                 await incidents.resolve_for_bug(session, bug_id=bug.id)
@@ -223,41 +236,65 @@ async def update_bug(
     return bug
 
 
-async def add_information(
-    session: AsyncSession, *, bug_id: int, reporter_id: int, text: str, source: str
-) -> BugLog:
-    """The reporter adds to their own bug: appended, dated, to "what happened"; audited.
+SUMMARY_MAX = 200
 
-    Refused (Invalid, nothing changed) when empty, longer than ``ADDITION_MAX``, or when
-    the report would pass ``TEXT_MAX``; NotFound for another reporter's bug.
-    """
-    value = (text or "").strip()
-    if not value:
-        raise Invalid(
-            lazy("This field is required"), fields={"text": lazy("This field is required")}
+
+async def set_public_summary(
+    session: AsyncSession, *, bug_id: int, summary: str, actor_id: int | None
+) -> BugLog:
+    """What other users may read about this bug (known issues); empty: none."""
+    value = " ".join((summary or "").split())
+    if len(value) > SUMMARY_MAX:
+        message = lazy("At most 200 characters")
+        raise Invalid(message, fields={"public_summary": message})
+    bug = await get_bug(session, bug_id=bug_id)
+    if (bug.public_summary or "") != value:
+        await auditlog.audit(
+            session,
+            actor_id=actor_id,
+            entity="bug",
+            entity_id=bug.id,
+            action="public_summary",
+            details={"public_summary": [bug.public_summary, value or None]},
         )
-    if len(value) > ADDITION_MAX:
-        message = lazy("At most 4,000 characters at a time")
-        raise Invalid(message, fields={"text": message})
+        bug.public_summary = value or None
+        await session.flush()
+    return bug
+
+
+async def close_own_bug(
+    session: AsyncSession, *, bug_id: int, reporter_id: int, source: str
+) -> BugLog:
+    """The reporter closes their own bug (solved, or no longer needed): status closed,
+    recorded on the timeline as theirs. A bug already resolved or closed stays as it is;
+    NotFound for another reporter's bug."""
     bug = await session.get(BugLog, bug_id, with_for_update=True)
     if bug is None or bug.user_id != reporter_id:
         raise NotFound(lazy("No such bug report"))
-    stamp = utcnow().strftime("%Y-%m-%d %H:%M UTC")
-    combined = f"{bug.actual}\n\n[{stamp}] {value}"
-    if len(combined) > TEXT_MAX:
-        message = lazy("This report is full: at most 10,000 characters")
-        raise Invalid(message, fields={"text": message})
-    bug.actual = combined
-    bug.updated_at = utcnow()
-    await users.audit(
-        session,
-        actor_id=reporter_id,
-        entity="bug",
-        entity_id=bug.id,
-        action="add_information",
-        details={"added": len(value), "via": source},
+    if bug.status in ("resolved", "closed"):
+        return bug
+    # They closed it themselves: no message telling them so.
+    bug = await update_bug(
+        session, bug_id=bug.id, actor_id=reporter_id, status="closed", source=source, notify=False
     )
+    if bug.github_issue_number is not None:  # else when it is linked (link_github_issue)
+        await _close_issue(session, bug.id)
     return bug
+
+
+async def _close_issue(session: AsyncSession, bug_id: int) -> None:
+    await outbox.enqueue(session, messages.CloseGithubIssueByReporter(bug_id=bug_id))
+
+
+async def _closed_by_reporter(session: AsyncSession, bug: BugLog) -> bool:
+    """Whether the bug is closed and its last status change was its reporter's."""
+    if bug.status != "closed":
+        return False
+    for entry in reversed(await auditlog.history(session, entity="bug", entity_id=bug.id)):
+        change = comments.status_change(entry) if entry.action == "update" else None
+        if change is not None:
+            return change.new == "closed" and entry.actor_id == bug.user_id
+    return False
 
 
 # ------------------------------------------------------------------- admin: bug triage
@@ -312,18 +349,26 @@ def _conditions(filters: BugFilter) -> list[Any]:
     return conds
 
 
+SORTS = ("newest", "impact")
+
+
 async def list_bugs(
-    session: AsyncSession, *, filters: BugFilter, offset: int = 0, limit: int = 50
+    session: AsyncSession,
+    *,
+    filters: BugFilter,
+    offset: int = 0,
+    limit: int = 50,
+    sort: str = "newest",
 ) -> tuple[list[BugLog], int]:
-    """Every bug matching the filters (admin triage), newest first, and their count."""
+    """Every bug matching the filters (admin triage) and their count: newest first, or
+    with ``sort="impact"`` the highest impact score first (unscored last)."""
     conds = _conditions(filters)
     total = await session.scalar(select(func.count()).select_from(BugLog).where(*conds))
+    order: tuple[Any, ...] = (BugLog.created_at.desc(), BugLog.id.desc())
+    if sort == "impact":
+        order = (BugLog.impact_score.desc().nulls_last(), *order)
     rows = await session.execute(
-        select(BugLog)
-        .where(*conds)
-        .order_by(BugLog.created_at.desc(), BugLog.id.desc())
-        .offset(offset)
-        .limit(limit)
+        select(BugLog).where(*conds).order_by(*order).offset(offset).limit(limit)
     )
     return list(rows.scalars()), int(total or 0)
 
@@ -370,7 +415,7 @@ async def get_bug_as(session: AsyncSession, *, bug_id: int, only_reporter: int |
 
 
 async def bug_history(session: AsyncSession, *, bug_id: int) -> list[AuditLog]:
-    return await users.history(session, entity="bug", entity_id=bug_id)
+    return await auditlog.history(session, entity="bug", entity_id=bug_id)
 
 
 # ------------------------------------------------------------------ GitHub issue link
@@ -383,6 +428,11 @@ async def link_github_issue(session: AsyncSession, *, bug_id: int, issue_number:
         return False
     bug.github_issue_number = issue_number
     bug.updated_at = utcnow()
+    await comments.enqueue_unposted(session, bug_id=bug.id)
+    if await _closed_by_reporter(session, bug):  # closed before its issue existed
+        await _close_issue(session, bug.id)
+    # pull requests may close the issue already: they weigh the bug (changelog.weights)
+    await outbox.enqueue(session, messages.RescoreImpact(bug_id=bug.id))
     return True
 
 

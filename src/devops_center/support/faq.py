@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devops_center.db import utcnow
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
+from devops_center.outbox import messages as jobs
+from devops_center.outbox import service as outbox
 from devops_center.support import search as faq_search
 from devops_center.support.models import FaqEntry, FaqVote
-from devops_center.users import service as users
+from devops_center.users import auditlog
 
 # ------------------------------------------------------------------------------ FAQ
 
@@ -28,13 +30,24 @@ async def faq_categories(session: AsyncSession, *, language: str) -> list[str]:
     return [category for category, _o in rows]
 
 
+def display_order(entries: list[FaqEntry]) -> list[FaqEntry]:
+    """Each category's entries together, the categories in the order of their first
+    entry, ``order_index`` inside a category (a stable sort). Without it an entry saved
+    with an empty order (put last) split its category and drew its heading twice."""
+    first: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        first.setdefault((entry.language, entry.category), len(first))
+    return sorted(entries, key=lambda e: (e.language, first[(e.language, e.category)]))
+
+
 async def faq_entries(
     session: AsyncSession, *, language: str, category: str | None = None
 ) -> list[FaqEntry]:
     stmt = select(FaqEntry).where(FaqEntry.language == language)
     if category:
         stmt = stmt.where(FaqEntry.category == category)
-    return list((await session.execute(stmt.order_by(FaqEntry.order_index, FaqEntry.id))).scalars())
+    ordered = stmt.order_by(FaqEntry.order_index, FaqEntry.id)
+    return display_order(list((await session.execute(ordered)).scalars()))
 
 
 async def list_faq(
@@ -47,7 +60,7 @@ async def list_faq(
     if category:
         stmt = stmt.where(FaqEntry.category == category)
     stmt = stmt.order_by(FaqEntry.language, FaqEntry.order_index, FaqEntry.id)
-    return list((await session.execute(stmt)).scalars())
+    return display_order(list((await session.execute(stmt)).scalars()))
 
 
 async def top_faq(session: AsyncSession, *, language: str, limit: int = 5) -> list[FaqEntry]:
@@ -125,6 +138,13 @@ async def my_vote(session: AsyncSession, *, faq_id: int, user_id: int) -> bool |
 # ---------------------------------------------------------------------- admin: FAQ
 
 
+async def _reindex(session: AsyncSession, faq_id: int | None = None) -> None:
+    """The support brain (above this package) re-embeds what changed, via the worker;
+    the full-text index is kept in step by the database at once."""
+    message = jobs.ReindexBrain() if faq_id is None else jobs.IndexBrainDocument(source_id=faq_id)
+    await outbox.enqueue(session, message)
+
+
 @dataclass(frozen=True)
 class FaqInput:
     category: str
@@ -180,7 +200,8 @@ async def create_faq(session: AsyncSession, *, data: FaqInput, actor_id: int | N
     )
     session.add(entry)
     await session.flush()
-    await users.audit(
+    await _reindex(session, entry.id)
+    await auditlog.audit(
         session,
         actor_id=actor_id,
         entity="faq",
@@ -214,7 +235,9 @@ async def update_faq(
     if changes:
         entry.updated_at = utcnow()
         await session.flush()
-        await users.audit(
+        if changes.keys() & {"question", "language"}:
+            await _reindex(session, entry.id)
+        await auditlog.audit(
             session,
             actor_id=actor_id,
             entity="faq",
@@ -228,7 +251,7 @@ async def update_faq(
 
 async def delete_faq(session: AsyncSession, *, faq_id: int, actor_id: int | None) -> None:
     entry = await get_faq(session, faq_id=faq_id)
-    await users.audit(
+    await auditlog.audit(
         session,
         actor_id=actor_id,
         entity="faq",
@@ -238,21 +261,25 @@ async def delete_faq(session: AsyncSession, *, faq_id: int, actor_id: int | None
     )
     await session.delete(entry)
     await session.flush()
+    await _reindex(session, faq_id)
 
 
 async def move_faq(
     session: AsyncSession, *, faq_id: int, direction: int, actor_id: int | None
 ) -> FaqEntry:
-    """Swap an entry with its neighbour (same language) in ``order_index`` order."""
+    """Swap an entry with its neighbour (same language) as the pages show them (grouped
+    by category); everything is renumbered in that order, so it stays what is shown."""
     entry = await get_faq(session, faq_id=faq_id)
-    ordered = list(
-        (
-            await session.execute(
-                select(FaqEntry)
-                .where(FaqEntry.language == entry.language)
-                .order_by(FaqEntry.order_index, FaqEntry.id)
-            )
-        ).scalars()
+    ordered = display_order(
+        list(
+            (
+                await session.execute(
+                    select(FaqEntry)
+                    .where(FaqEntry.language == entry.language)
+                    .order_by(FaqEntry.order_index, FaqEntry.id)
+                )
+            ).scalars()
+        )
     )
     pos = next(i for i, e in enumerate(ordered) if e.id == entry.id)
     other_pos = pos + (1 if direction > 0 else -1)
@@ -263,7 +290,7 @@ async def move_faq(
         if item.order_index != (index + 1) * 10:
             item.order_index = (index + 1) * 10
     await session.flush()
-    await users.audit(
+    await auditlog.audit(
         session,
         actor_id=actor_id,
         entity="faq",
@@ -309,7 +336,7 @@ async def reorder_faq(
         if entry.order_index != (index + 1) * 10:
             entry.order_index = (index + 1) * 10
     await session.flush()
-    await users.audit(
+    await auditlog.audit(
         session,
         actor_id=actor_id,
         entity="faq",
@@ -346,7 +373,7 @@ async def rename_category(
     count = int(getattr(result, "rowcount", 0) or 0)
     if not count:
         raise NotFound(lazy("No such category"))
-    await users.audit(
+    await auditlog.audit(
         session,
         actor_id=actor_id,
         entity="faq_category",
@@ -367,7 +394,8 @@ async def delete_category(
     count = int(getattr(result, "rowcount", 0) or 0)
     if not count:
         raise NotFound(lazy("No such category"))
-    await users.audit(
+    await _reindex(session)
+    await auditlog.audit(
         session,
         actor_id=actor_id,
         entity="faq_category",

@@ -19,13 +19,14 @@ What it guarantees, whoever calls it and however often:
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devops_center import traces
 from devops_center.config import Settings
 from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
@@ -41,14 +42,9 @@ from devops_center.users.models import User
 
 SOURCES = ("web", "telegram", "api")
 
-# Decoding a large image costs up to a second of CPU and ~100 MB: two at a time per
-# process (a thread semaphore: taken inside the worker thread, whatever the event loop).
-_IMAGE_SLOTS = threading.BoundedSemaphore(2)
-
 
 def _store(settings: Settings, data: bytes) -> str:
-    with _IMAGE_SLOTS:
-        return uploads.store_image(settings, data)
+    return uploads.store_image(settings, data)
 
 
 @dataclass(frozen=True)
@@ -86,10 +82,12 @@ async def _repeat(session: AsyncSession, reporter_id: int, token: str | None) ->
     )
 
 
-async def _token_taken(session: AsyncSession, token: str | None) -> bool:
+async def _token_holder(session: AsyncSession, token: str | None) -> BugLog | None:
+    """The bug filed with ``token`` by anyone (one statement for "a repeat of mine?" and
+    "someone else's token?")."""
     if not token:
-        return False
-    return (await session.scalar(select(BugLog.id).where(BugLog.client_token == token))) is not None
+        return None
+    return await session.scalar(select(BugLog).where(BugLog.client_token == token).limit(1))
 
 
 async def file_bug(
@@ -111,25 +109,26 @@ async def file_bug(
     )
     if report.screenshot is not None:
         uploads.check_size(report.screenshot, max_bytes=settings.max_upload_bytes)
-    # Optimistic check first, so a reporter over the limit costs no decoding...
-    await check_bug_rate_limit(
-        session, user_id=reporter_id, per_hour=settings.bug_rate_limit_per_hour
-    )
     key = None
     if report.screenshot is not None:
-        key = await asyncio.to_thread(_store, settings, report.screenshot)
-    try:
-        # ...and the deciding one under the reporter's lock.
-        await _lock_reporter(session, reporter_id)
-        found = await _repeat(session, reporter_id, token)
-        if found is not None:
-            uploads.delete_image(settings, key)
-            return Filed(found, repeated=True)
+        # An optimistic check first, so a reporter over the limit costs no decoding...
         await check_bug_rate_limit(
             session, user_id=reporter_id, per_hour=settings.bug_rate_limit_per_hour
         )
-        if await _token_taken(session, token):
+        key = await asyncio.to_thread(_store, settings, report.screenshot)
+    try:
+        # ...and the deciding one under the reporter's lock (the only one without an
+        # image: each statement here is a share of the bot's Submit, bench/bot.py).
+        await _lock_reporter(session, reporter_id)
+        holder = await _token_holder(session, token)
+        if holder is not None and holder.user_id == reporter_id:
+            uploads.delete_image(settings, key)
+            return Filed(holder, repeated=True)
+        if holder is not None:
             token = None  # someone else's token: never reveal or reuse their bug
+        await check_bug_rate_limit(
+            session, user_id=reporter_id, per_hour=settings.bug_rate_limit_per_hour
+        )
         bug = await _insert(session, reporter_id, clean, source=source, key=key, token=token)
     except BaseException:
         uploads.delete_image(settings, key)
@@ -154,26 +153,33 @@ async def _insert(
     key: str | None,
     token: str | None,
 ) -> BugLog:
-    bug = BugLog(
-        user_id=reporter_id,
-        title=clean.title,
-        what_doing=clean.what_doing,
-        expected=clean.expected,
-        actual=clean.actual,
-        priority=clean.priority,
-        status="open",
-        source=source if source in SOURCES else "web",
-        screenshot_key=key,
-        client_token=token,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(bug)
-            await session.flush()
-    except IntegrityError:
-        # The reporter's lock makes this unreachable for one reporter; a token reused
-        # by another account at the same instant still must not fail the request.
-        bug.client_token = None
+    fields = {
+        "user_id": reporter_id,
+        "title": clean.title,
+        "what_doing": clean.what_doing,
+        "expected": clean.expected,
+        "actual": clean.actual,
+        "priority": clean.priority,
+        "status": "open",
+        "source": source if source in SOURCES else "web",
+        "screenshot_key": key,
+    }
+    bug: BugLog | None = None
+    if token:
+        # The reporter's lock makes a conflict unreachable for one reporter; a token
+        # reused by another account at the same instant still must not fail the request:
+        # ON CONFLICT DO NOTHING, then the bug without the token (one statement, where a
+        # savepoint around the insert took three).
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(BugLog)
+            .values(**fields, client_token=token)
+            .on_conflict_do_nothing(index_elements=["client_token"])
+            .returning(BugLog)
+        )
+        bug = (await session.scalars(stmt)).one_or_none()
+    if bug is None:
+        bug = BugLog(**fields)
         session.add(bug)
         await session.flush()
     if key:
@@ -184,6 +190,12 @@ async def _insert(
         unique_key=f"{messages.CreateGithubIssue.kind}:{bug.id}",
         max_attempts=50,
     )
+    # the support brain learns it (known issues, likely duplicates) through the worker
+    await outbox.enqueue(session, messages.IndexBrainDocument(source="bug", source_id=bug.id))
+    # its weight: the stack traces it quotes, against the architecture (changelog.weights);
+    # a report without a trace has nothing to weigh until a pull request closes its issue
+    if traces.quoted(bug.what_doing, bug.expected, bug.actual):
+        await outbox.enqueue(session, messages.RescoreImpact(bug_id=bug.id))
     if bug.priority == "critical":
         await open_critical_incident(session, bug)
         await outbox.enqueue(

@@ -5,7 +5,7 @@ as support``). The rules live in ``filing`` (the one way a bug is filed), ``bugs
 """
 
 from devops_center.support.bugs import (
-    ADDITION_MAX as ADDITION_MAX,
+    SORTS as SORTS,
 )
 from devops_center.support.bugs import (
     TEXT_MAX as TEXT_MAX,
@@ -21,9 +21,6 @@ from devops_center.support.bugs import (
 )
 from devops_center.support.bugs import (
     BugInput as BugInput,
-)
-from devops_center.support.bugs import (
-    add_information as add_information,
 )
 from devops_center.support.bugs import (
     bug_by_client_token as bug_by_client_token,
@@ -45,6 +42,9 @@ from devops_center.support.bugs import (
 )
 from devops_center.support.bugs import (
     check_bug_rate_limit as check_bug_rate_limit,
+)
+from devops_center.support.bugs import (
+    close_own_bug as close_own_bug,
 )
 from devops_center.support.bugs import (
     critical_open_bugs as critical_open_bugs,
@@ -74,10 +74,61 @@ from devops_center.support.bugs import (
     screenshot_stored as screenshot_stored,
 )
 from devops_center.support.bugs import (
+    set_public_summary as set_public_summary,
+)
+from devops_center.support.bugs import (
     update_bug as update_bug,
 )
 from devops_center.support.bugs import (
     validate_bug as validate_bug,
+)
+from devops_center.support.comments import (
+    COMMENT_MAX as COMMENT_MAX,
+)
+from devops_center.support.comments import (
+    Added as Added,
+)
+from devops_center.support.comments import (
+    CommentInput as CommentInput,
+)
+from devops_center.support.comments import (
+    TimelineItem as TimelineItem,
+)
+from devops_center.support.comments import (
+    add_comment as add_comment,
+)
+from devops_center.support.comments import (
+    add_photo_later as add_photo_later,
+)
+from devops_center.support.comments import (
+    comment_attachment as comment_attachment,
+)
+from devops_center.support.comments import (
+    drop_github_comment as drop_github_comment,
+)
+from devops_center.support.comments import (
+    edit_github_comment as edit_github_comment,
+)
+from devops_center.support.comments import (
+    get_comment as get_comment,
+)
+from devops_center.support.comments import (
+    is_team as is_team,
+)
+from devops_center.support.comments import (
+    list_comments as list_comments,
+)
+from devops_center.support.comments import (
+    mark_comment_posted as mark_comment_posted,
+)
+from devops_center.support.comments import (
+    people_names as people_names,
+)
+from devops_center.support.comments import (
+    record_github_comment as record_github_comment,
+)
+from devops_center.support.comments import (
+    timeline as timeline,
 )
 from devops_center.support.faq import (
     CATEGORY_MAX as CATEGORY_MAX,

@@ -11,6 +11,7 @@ import io
 import os
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,12 +124,23 @@ def _reencode(image: Image.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
+# Decoding a large image costs up to a second of CPU and ~100 MB: two at a time per
+# process (a thread semaphore: taken inside the worker thread, whatever the event loop).
+_IMAGE_SLOTS = threading.BoundedSemaphore(2)
+
+
 def store_image(settings: Settings, data: bytes) -> str:
     """Validate ``data`` and store it; returns the stored name (the bug's screenshot key).
+    Call it in a worker thread: it decodes and re-encodes the image (two at a time).
 
     Raises :class:`UploadInvalid` (a domain ``Invalid`` with a translatable message) for
     anything but a complete PNG, JPEG or WebP image within ``settings.max_upload_bytes``.
     """
+    with _IMAGE_SLOTS:
+        return _store_image(settings, data)
+
+
+def _store_image(settings: Settings, data: bytes) -> str:
     image, fmt = validate_image(data, max_bytes=settings.max_upload_bytes)
     try:
         clean = _reencode(image, fmt)

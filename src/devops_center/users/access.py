@@ -20,6 +20,7 @@ SCOPES = (
     "bugs:admin",
     "bugs:read",
     "bugs:write",
+    "changelog:read",
     "deployments:write",
     "faq:read",
     "faq:write",

@@ -28,6 +28,9 @@ class User(Base):
         CheckConstraint("role IN ('employee','manager','owner','superadmin')", name="role"),
         CheckConstraint("language IS NULL OR language IN ('ru','en')", name="language"),
         CheckConstraint("email IS NOT NULL OR telegram_id IS NOT NULL", name="identity"),
+        CheckConstraint("notify_via IN ('telegram','none')", name="notify_via"),
+        # an index, not a constraint: SQLite adds it without rebuilding the table
+        Index("ix_users_github_login", "github_login", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -37,6 +40,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_username: Mapped[str | None] = mapped_column(String(64))
+    # lower case; links the pull requests they merge to them (changelog created_by)
+    github_login: Mapped[str | None] = mapped_column(String(100))
     telegram_blocked: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), nullable=False
     )
@@ -46,6 +51,10 @@ class User(Base):
     )
     is_active: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true(), nullable=False
+    )
+    # How the person hears about their bugs (status, replies): "telegram" or "none".
+    notify_via: Mapped[str] = mapped_column(
+        String(10), default="telegram", server_default="telegram", nullable=False
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -143,3 +152,38 @@ class AuditLog(Base):
     details: Mapped[str | None] = mapped_column(Text)  # JSON text of the changes
     ip: Mapped[str | None] = mapped_column(String(45))  # where the change came from
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Invite(Base):
+    """A one-time invitation to join the team with a role: a web link (sent by email by
+    whoever made it) or a Telegram deep link. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "invites"
+    __table_args__ = (
+        CheckConstraint("role IN ('employee','manager','owner','superadmin')", name="role"),
+        CheckConstraint("channel IN ('email','telegram')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TelegramInitDataUse(Base):
+    """A Telegram Mini App ``initData`` already used to sign in (its hash), kept until it
+    would be too old anyway: the same initData never signs in twice."""
+
+    __tablename__ = "telegram_initdata_uses"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -153,6 +153,28 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+def _domain_problem(request: Request, exc: DomainError, lang: str, message: str) -> Response | None:
+    """The problem+json answer of /api/v1 to a refused input, a conflict or a rate limit;
+    None for the refusals that read the same on the API as on a page."""
+    if isinstance(exc, Invalid):
+        errors = [
+            {"loc": ["body", k], "msg": i18n.gettext(lang, v, **exc.params), "type": "invalid"}
+            for k, v in exc.fields.items()
+        ]
+        return problems.validation_problem(request, errors, detail=message)
+    if isinstance(exc, Conflict):
+        return problems.problem(request, 409, message, type_="conflict")
+    if isinstance(exc, RateLimited):
+        return problems.problem(
+            request,
+            429,
+            message,
+            type_="rate-limited",
+            headers={"retry-after": str(exc.retry_after)},
+        )
+    return None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -206,14 +228,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: DomainError) -> Response:
         lang = await _lang(request)
         message = i18n.gettext(lang, exc.message, **exc.params)
-        if problems.is_api(request) and isinstance(exc, Invalid):
-            errors = [
-                {"loc": ["body", k], "msg": i18n.gettext(lang, v, **exc.params), "type": "invalid"}
-                for k, v in exc.fields.items()
-            ]
-            return problems.validation_problem(request, errors, detail=message)
-        if problems.is_api(request) and isinstance(exc, Conflict):
-            return problems.problem(request, 409, message, type_="conflict")
+        api = _domain_problem(request, exc, lang, message) if problems.is_api(request) else None
+        if api is not None:
+            return api
         if isinstance(exc, NotFound):
             return await error_page(request, 404, i18n.gettext(lang, "Not found"), message)
         if isinstance(exc, Forbidden):
@@ -224,18 +241,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             response.headers["retry-after"] = "60"
             return response
         if isinstance(exc, RateLimited):
-            response = await error_page(
-                request, 429, i18n.gettext(lang, "Too many requests"), message
-            )
+            title = i18n.gettext(lang, "Too many requests")
+            response = await error_page(request, 429, title, message)
             response.headers["retry-after"] = str(exc.retry_after)
-            if problems.is_api(request):
-                response = problems.problem(
-                    request,
-                    429,
-                    message,
-                    type_="rate-limited",
-                    headers={"retry-after": str(exc.retry_after)},
-                )
             return response
         if isinstance(exc, Invalid) and _wants_json(request):
             fields = {k: i18n.gettext(lang, v) for k, v in exc.fields.items()}

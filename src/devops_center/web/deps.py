@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +21,7 @@ from devops_center.i18n import lazy, negotiate_accept_language, pick_language
 from devops_center.users import service as users
 from devops_center.users import sessions as user_sessions
 from devops_center.users import throttle
+from devops_center.users import tokens as api_tokens
 from devops_center.users.access import Caller
 from devops_center.users.models import User
 from devops_center.web.session_cookie import (
@@ -95,6 +96,9 @@ SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 # scope="function": committed before the response is sent, so a 303 after a POST never
 # races its own write, and a failed commit becomes an error page instead of a lost write.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+# A row id in a path: an id no column can hold (0, negative, beyond int4) is a 422 before
+# any query, never an overflow inside the database driver (a 500).
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def session_policy(request: Request) -> user_sessions.SessionPolicy:
@@ -200,8 +204,19 @@ async def require_admin(user: CurrentUser) -> User:
     return user
 
 
+async def require_reader(user: CurrentUser) -> User:
+    if user is None:
+        raise LoginRequired()
+    if not users.can_read_team_pages(user):
+        raise AdminRequired()
+    return user
+
+
 UserDep = Annotated[User, Depends(require_user)]
 AdminDep = Annotated[User, Depends(require_admin)]
+# Pages a manager may read (GET only): the dashboard, deployments, incidents, status
+# and triage. Every change on them stays AdminDep.
+ReaderDep = Annotated[User, Depends(require_reader)]
 
 
 def get_language(request: Request, user: CurrentUser, settings: SettingsDep) -> str:
@@ -266,7 +281,7 @@ async def _token_caller(request: Request, plaintext: str) -> Caller:
     before another connection writes, or its own first write fails)."""
     settings = get_settings(request)
     async with get_sessionmaker(request)() as own, own.begin():
-        caller = await users.caller_for_token(own, plaintext=plaintext)
+        caller = await api_tokens.caller_for_token(own, plaintext=plaintext)
         if caller is None or caller.token is None:
             raise ApiAuthError(401, lazy("Invalid, expired or revoked token"))
         rate = await ratelimit.hit(

@@ -40,7 +40,7 @@ from devops_center.incidents import service as incidents
 from devops_center.outbox import service as outbox
 from devops_center.status import service as status
 from devops_center.support import service as support
-from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from devops_center.web.deps import SettingsDep, get_sessionmaker
 
 log = logging.getLogger("devops_center.metrics")
@@ -211,7 +211,9 @@ async def database_families(session: AsyncSession, settings: Settings) -> list[M
 async def _dora_families(session: AsyncSession, settings: Settings) -> list[Metric]:
     """The dashboard's report (30 days, production, ``DCC_TIMEZONE``) as gauges."""
     try:
-        report = await dora.dora_report(session, days=30, tz=settings.timezone)
+        report = await dora.dora_report(
+            session, days=30, tz=settings.timezone, cfr_mode=settings.cfr_mode
+        )
     except NotImplementedError:
         return []
     out: list[Metric] = []
@@ -264,7 +266,7 @@ async def _authorized(
         if expected and hmac.compare_digest(presented.encode(), expected.encode()):
             return True, 200
         async with sessionmaker() as session, session.begin():
-            token = await users.verify_token(session, plaintext=presented)
+            token = await api_tokens.verify_token(session, plaintext=presented)
         allowed = token is not None and bool({"metrics:read", "admin"} & token.scope_set)
         return allowed, 401
     if expected:

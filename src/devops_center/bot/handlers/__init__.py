@@ -6,6 +6,7 @@ from aiogram import Router
 
 from devops_center.bot.handlers import (
     admin,
+    ask,
     bug,
     cancel,
     fallback,
@@ -25,7 +26,7 @@ def routers() -> list[Router]:
     released from the previous one here (aiogram has no public way to detach one).
     """
     found = [
-        m.router for m in (cancel, start, admin, bug, faq, mybugs, weblink, language, fallback)
+        m.router for m in (cancel, start, admin, bug, faq, mybugs, weblink, language, ask, fallback)
     ]
     for router in found:
         parent = router.parent_router

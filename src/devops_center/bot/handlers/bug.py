@@ -21,6 +21,7 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.bot.callbacks import BugDialogCb, Menu
+from devops_center.bot.handlers import deflect
 from devops_center.bot.ui import Inline, InPrivate, esc, keyboard
 from devops_center.config import Settings
 from devops_center.digest.labels import priority_label
@@ -177,8 +178,10 @@ async def begin(
     user: User,
     lang: str,
     settings: Settings,
+    title: str = "",
 ) -> None:
-    """A new dialog, unless the reporter already filed their hourly share."""
+    """A new dialog, unless the reporter already filed their hourly share; ``title``
+    (a question the brain could not answer) is taken as the first answer."""
     try:
         await support.check_bug_rate_limit(
             session, user_id=user.id, per_hour=settings.bug_rate_limit_per_hour
@@ -187,6 +190,12 @@ async def begin(
         await message.answer(rate_limited(exc, lang))
         return
     await state.set_data({"nonce": secrets.token_hex(6), "priority": "medium"})
+    title = " ".join(title.split())[: support.TITLE_MAX]
+    if title and problem("title", title, lang) is None:
+        await state.update_data(title=title)
+        await message.answer(gettext(lang, "Title: %(title)s", title=esc(title)))
+        await _ask(message, state, "what_doing", lang, settings)
+        return
     await _ask(message, state, "title", lang, settings)
 
 
@@ -221,7 +230,13 @@ async def bug_menu(
 
 @router.message(in_text_step, Inline(F.text), ~Inline(F.text.startswith("/")))
 async def text_step(
-    message: Message, state: FSMContext, raw_state: str, lang: str, settings: Settings
+    message: Message,
+    state: FSMContext,
+    raw_state: str,
+    session: AsyncSession,
+    user: User,
+    lang: str,
+    settings: Settings,
 ) -> None:
     step = raw_state.split(":")[-1]  # "BugDialog:title" -> "title"
     value = (message.text or "").strip()
@@ -229,7 +244,9 @@ async def text_step(
     if error:
         await _ask(message, state, step, lang, settings, error)
         return
-    await state.update_data({step: value})
+    data = await state.update_data({step: value})
+    if step == "title" and not data.get("editing"):  # answers and known issues first
+        await deflect.suggest(message, session, user, lang, settings, value, _nonce(data))
     await _next(message, state, step, lang, settings)
 
 
@@ -402,7 +419,7 @@ async def submit(
     settings: Settings,
 ) -> None:
     data = await state.get_data()
-    token = f"tg:{user.id}:{callback_data.nonce}"
+    token = deflect.form_token(user, callback_data.nonce)
     if await state.get_state() != BugDialog.confirm.state or _nonce(data) != callback_data.nonce:
         # A second tap (or an old summary): report what the first tap did, file nothing.
         existing = await support.find_by_client_token(session, user_id=user.id, client_token=token)

@@ -5,6 +5,8 @@ Pages change in place (the message is edited) as the user moves between them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
@@ -12,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.bot.callbacks import FaqCb, Menu
 from devops_center.bot.ui import Row, esc, home_row, keyboard, show
+from devops_center.brain import answers
+from devops_center.brain import service as brain
+from devops_center.config import Settings
 from devops_center.errors import NotFound
 from devops_center.i18n import gettext
 from devops_center.support import service as support
@@ -27,7 +32,7 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _questions(entries: list[FaqEntry]) -> list[Row]:
+def _questions(entries: Sequence[FaqEntry | brain.SearchItem]) -> list[Row]:
     return [[(_short(e.question), FaqCb(action="question", id=e.id))] for e in entries]
 
 
@@ -45,12 +50,28 @@ async def show_topics(target: Message | CallbackQuery, session: AsyncSession, la
 
 
 @router.message(Command("faq"))
-async def faq(message: Message, command: CommandObject, session: AsyncSession, lang: str) -> None:
+async def faq(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    user: User | None,
+    lang: str,
+    settings: Settings,
+) -> None:
     query = (command.args or "").strip()[:200]
     if not query:
         await show_topics(message, session, lang)
         return
-    found = await support.search_faq(session, query=query, language=lang, limit=10)
+    asked = await answers.ask(
+        session,
+        query,
+        language=lang,
+        channel="bot_faq",
+        user_id=user.id if user else None,
+        limit=10,
+        model=settings.embedding_model,
+    )
+    found = asked.items
     if not found:
         text = gettext(
             lang,

@@ -1,5 +1,7 @@
-"""/mybugs: the reporter's bugs five per page, a bug's detail with its history, and
-adding information to it (the next message is appended to the report)."""
+"""/mybugs: the reporter's bugs five per page, a bug's detail with its history and
+conversation, adding information to it (the next message is the reporter's comment, as
+on the web: mirrored to the GitHub issue, the team told; a photo is fetched by the worker
+and added with its caption) and closing it (asked first)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from devops_center.bot.callbacks import Menu, MyBugsCb
 from devops_center.bot.presenters import bug_detail, bug_page
 from devops_center.bot.ui import Button, Inline, InPrivate, Row, home_row, keyboard, show
 from devops_center.config import Settings
-from devops_center.errors import Invalid, NotFound
+from devops_center.errors import Invalid, NotFound, RateLimited
 from devops_center.i18n import gettext
 from devops_center.support import service as support
 from devops_center.users.models import User
@@ -71,14 +73,20 @@ async def show_bug(
         await show(target, gettext(lang, "There is no bug #%(id)s among your reports.", id=bug_id))
         return
     history = await support.bug_history(session, bug_id=bug.id)
+    comments = await support.list_comments(
+        session, bug_id=bug.id, viewer_id=user.id, team=support.is_team(user)
+    )
     rows: list[Row] = []
     if bug.user_id == user.id:
         add = MyBugsCb(action="add", bug=bug.id, offset=offset)
         rows.append([(gettext(lang, "➕ Add information"), add)])
+        if bug.status not in ("resolved", "closed"):
+            close = MyBugsCb(action="close", bug=bug.id, offset=offset)
+            rows.append([(gettext(lang, "✔ Close my bug"), close)])
     rows.append(
         [(gettext(lang, "◀ Back"), MyBugsCb(action="page", offset=offset)), *home_row(lang)]
     )
-    await show(target, bug_detail(bug, history, lang, settings), keyboard(*rows))
+    await show(target, bug_detail(bug, history, lang, settings, comments), keyboard(*rows))
 
 
 @router.message(Command("mybugs"), InPrivate())
@@ -124,20 +132,58 @@ async def detail(
 
 @router.callback_query(MyBugsCb.filter(F.action == "add"), InPrivate())
 async def add_button(
-    callback: CallbackQuery, callback_data: MyBugsCb, state: FSMContext, lang: str
+    callback: CallbackQuery,
+    callback_data: MyBugsCb,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
 ) -> None:
     await state.set_state(AddInformation.text)
     await state.set_data({"bug": callback_data.bug, "offset": callback_data.offset})
     if isinstance(callback.message, Message):
         prompt = gettext(
             lang,
-            "Send what you would like to add to bug #%(id)s (text, up to %(max)s characters), "
-            "or /cancel.",
+            "Send what you would like to add to bug #%(id)s: text (up to %(max)s characters) "
+            "or a photo (up to %(mb)s MB) with a caption; or /cancel. The team sees it in the "
+            "bug's conversation.",
             id=callback_data.bug,
-            max=support.ADDITION_MAX,
+            max=support.COMMENT_MAX,
+            mb=f"{settings.max_upload_mb:g}",
         )
         await callback.message.answer(prompt)
     await callback.answer()
+
+
+async def add_comment(
+    session: AsyncSession, settings: Settings, user: User, bug_id: int, text: str, lang: str
+) -> str | None:
+    """The reporter's comment on their bug, as the web adds it; the refusal to show, or
+    None when it is stored."""
+    if len(text.strip()) > support.COMMENT_MAX:
+        return "⚠️ " + gettext(
+            lang,
+            "This answer may have at most %(max)s characters (now %(n)s).",
+            max=support.COMMENT_MAX,
+            n=len(text.strip()),
+        )
+    try:
+        await support.add_comment(
+            session,
+            settings=settings,
+            bug_id=bug_id,
+            author_id=user.id,
+            team=support.is_team(user),
+            data=support.CommentInput(body=text),
+            source="telegram",
+        )
+    except Invalid as exc:
+        problems = [gettext(lang, m, **exc.params) for m in exc.fields.values()]
+        return "⚠️ " + ("\n".join(problems) or gettext(lang, exc.message, **exc.params))
+    except RateLimited as exc:
+        return "⚠️ " + gettext(lang, exc.message, **exc.params)
+    except NotFound:
+        return "⚠️ " + gettext(lang, "There is no bug #%(id)s among your reports.", id=bug_id)
+    return None
 
 
 @router.message(StateFilter(AddInformation.text), Inline(F.text), ~Inline(F.text.startswith("/")))
@@ -151,19 +197,137 @@ async def add_text(
 ) -> None:
     data = await state.get_data()
     bug_id = int(data.get("bug", 0))
-    try:
-        await support.add_information(
-            session, bug_id=bug_id, reporter_id=user.id, text=message.text or "", source="telegram"
-        )
-    except (Invalid, NotFound) as exc:
-        problems = [gettext(lang, m) for m in getattr(exc, "fields", {}).values()]
-        await message.answer("⚠️ " + ("\n".join(problems) or gettext(lang, exc.message)))
+    refused = await add_comment(session, settings, user, bug_id, message.text or "", lang)
+    if refused is not None:
+        await message.answer(refused)
         return
     await state.clear()
     await message.answer(gettext(lang, "Added to bug #%(id)s. Thank you!", id=bug_id))
     await show_bug(message, session, user, lang, settings, bug_id, int(data.get("offset", 0)))
 
 
+async def add_image(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    lang: str,
+    settings: Settings,
+    *,
+    file_id: str,
+    size: int | None,
+) -> None:
+    """A photo (or an image file) to add: queued for the worker, which fetches it from
+    Telegram and adds it with its caption as the user's comment."""
+    data = await state.get_data()
+    bug_id = int(data.get("bug", 0))
+    if size is not None and size > settings.max_upload_bytes:
+        mb = f"{settings.max_upload_mb:g}"
+        await message.answer("⚠️ " + gettext(lang, "This photo is larger than %(mb)s MB.", mb=mb))
+        return
+    try:
+        await support.add_photo_later(
+            session,
+            bug_id=bug_id,
+            author=user,
+            file_id=file_id,
+            caption=message.caption or "",
+            client_token=f"tg:{message.chat.id}:{message.message_id}",
+        )
+    except Invalid:
+        text = gettext(
+            lang,
+            "This answer may have at most %(max)s characters (now %(n)s).",
+            max=support.COMMENT_MAX,
+            n=len((message.caption or "").strip()),
+        )
+        await message.answer("⚠️ " + text)
+        return
+    except NotFound:
+        text = gettext(lang, "There is no bug #%(id)s among your reports.", id=bug_id)
+        await message.answer("⚠️ " + text)
+        return
+    await state.clear()
+    thanks = gettext(
+        lang,
+        "Thank you! The photo is being added to bug #%(id)s: it appears in the conversation "
+        "in a moment.",
+        id=bug_id,
+    )
+    await message.answer(thanks)
+    await show_bug(message, session, user, lang, settings, bug_id, int(data.get("offset", 0)))
+
+
+@router.message(StateFilter(AddInformation.text), Inline(F.photo))
+async def add_photo(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    lang: str,
+    settings: Settings,
+) -> None:
+    best = max(message.photo or [], key=lambda p: p.width * p.height)
+    await add_image(
+        message, state, session, user, lang, settings, file_id=best.file_id, size=best.file_size
+    )
+
+
+@router.message(
+    StateFilter(AddInformation.text),
+    Inline(F.document.mime_type.startswith("image/")),
+)
+async def add_image_file(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    lang: str,
+    settings: Settings,
+) -> None:
+    doc = message.document
+    assert doc is not None
+    await add_image(
+        message, state, session, user, lang, settings, file_id=doc.file_id, size=doc.file_size
+    )
+
+
 @router.message(StateFilter(AddInformation.text), ~Inline(F.text.startswith("/")))
 async def add_wrong_type(message: Message, lang: str) -> None:
-    await message.answer(gettext(lang, "Please answer with text."))
+    await message.answer(gettext(lang, "Please send text or a photo."))
+
+
+@router.callback_query(MyBugsCb.filter(F.action == "close"), InPrivate())
+async def close_button(callback: CallbackQuery, callback_data: MyBugsCb, lang: str) -> None:
+    """Asked first: a closed bug is the team's no more."""
+    bug_id, offset = callback_data.bug, callback_data.offset
+    text = gettext(
+        lang,
+        "Close bug #%(id)s? Do it when it is solved or no longer needed: the team stops "
+        "working on it.",
+        id=bug_id,
+    )
+    yes = (gettext(lang, "✔ Yes, close it"), MyBugsCb(action="closed", bug=bug_id, offset=offset))
+    back = (gettext(lang, "◀ Back"), MyBugsCb(action="bug", bug=bug_id, offset=offset))
+    await show(callback, text, keyboard([yes], [back]))
+    await callback.answer()
+
+
+@router.callback_query(MyBugsCb.filter(F.action == "closed"), InPrivate())
+async def close_confirmed(
+    callback: CallbackQuery,
+    callback_data: MyBugsCb,
+    session: AsyncSession,
+    user: User,
+    lang: str,
+    settings: Settings,
+) -> None:
+    bug_id = callback_data.bug
+    try:
+        await support.close_own_bug(session, bug_id=bug_id, reporter_id=user.id, source="telegram")
+    except NotFound:
+        notice = gettext(lang, "There is no bug #%(id)s among your reports.", id=bug_id)
+    else:
+        notice = gettext(lang, "Bug #%(id)s is closed.", id=bug_id)
+    await show_bug(callback, session, user, lang, settings, bug_id, callback_data.offset)
+    await callback.answer(notice)

@@ -13,7 +13,7 @@ from devops_center.bot.callbacks import Menu
 from devops_center.bot.ui import InPrivate, esc
 from devops_center.config import Settings
 from devops_center.i18n import gettext
-from devops_center.users import service as users
+from devops_center.users import signin
 from devops_center.users.models import User
 
 router = Router(name="weblink")
@@ -24,7 +24,7 @@ LINK_TTL = timedelta(minutes=10)
 async def send_link(
     message: Message, session: AsyncSession, user: User, lang: str, settings: Settings
 ) -> None:
-    token = await users.create_login_link(session, user_id=user.id, ttl=LINK_TTL)
+    token = await signin.create_login_link(session, user_id=user.id, ttl=LINK_TTL)
     url = f"{settings.base_url}/auth/link/{token}"
     # The link goes in the text, not a URL button: Telegram refuses buttons that point
     # to a private address (an intranet or 127.0.0.1 hub), and the message would be lost.

@@ -25,8 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devops_center.bot.storage import CURRENT, UpdateBuffer
 from devops_center.config import Settings
+from devops_center.db import db_error_kind
 from devops_center.i18n import gettext, pick_language
 from devops_center.users import service as users
+from devops_center.users import team
 from devops_center.users.models import User
 
 log = logging.getLogger("devops_center.bot")
@@ -65,22 +67,25 @@ async def ensure_user(
         if not private or tg.is_bot:
             return None
         name = " ".join(p for p in (tg.first_name, tg.last_name) if p) or f"tg{tg.id}"
-        code = (tg.language_code or "").replace("_", "-").split("-")[0].lower()
-        user = await users.create_user(
+        user = await team.register_telegram_user(
             session,
-            name=name[:200],
-            role="superadmin" if superadmin else "employee",
             telegram_id=tg.id,
-            telegram_username=tg.username,
-            language=code if code in ("ru", "en") else None,
+            name=name,
+            username=tg.username,
+            language_code=tg.language_code,
+            superadmin=superadmin,
         )
-        log.info("registered Telegram user %s as user %s (%s)", tg.id, user.id, user.role)
         return user
     if superadmin and user.role != "superadmin":
         await users.set_role(session, user_id=user.id, role="superadmin", actor_id=None)
     if user.telegram_blocked and private:
         user.telegram_blocked = False  # they talk to us again: notifications resume
     return user
+
+
+class RetryLater(Exception):
+    """The update could not be handled because the database is unavailable, before any
+    reply was sent: handle it again later (raised only when the caller allows it)."""
 
 
 class SessionMiddleware(BaseMiddleware):
@@ -112,6 +117,7 @@ class SessionMiddleware(BaseMiddleware):
         # wait on another that waits on it: the updates of this process take turns (FIFO)
         # for their database work, and give the turn away while Telegram answers.
         turn = self._sqlite_turn if self.settings.is_sqlite else None
+        buffer: UpdateBuffer | None = None
         try:
             async with self.sessionmaker() as session:
                 buffer = UpdateBuffer(session, turn=turn)
@@ -137,7 +143,16 @@ class SessionMiddleware(BaseMiddleware):
                 finally:
                     CURRENT.reset(token)
                     buffer.give_turn()
-        except Exception:
+        except Exception as exc:
+            if (
+                db_error_kind(exc) == "unavailable"
+                and data.get("may_retry", False)
+                and not (buffer is not None and buffer.sent)
+            ):
+                # Nothing reached the user and nothing was stored: the runner handles the
+                # update again once the database answers, instead of an apology.
+                log.warning("database unavailable (%s); the update will be retried", exc)
+                raise RetryLater from exc
             log.exception("handling update failed")
             await self._apologise(event, data, lang)
             return None
@@ -171,6 +186,7 @@ class CommitBeforeSending(BaseRequestMiddleware):
             return await make_request(bot, method)
         await buffer.commit()
         buffer.give_turn()
+        buffer.sent = True
         try:
             return await make_request(bot, method)
         finally:

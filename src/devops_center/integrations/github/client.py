@@ -15,6 +15,7 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import TracebackType
@@ -308,9 +309,33 @@ class GithubClient:
         )
         return await self._paginate(response)
 
+    async def comments_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Every issue comment of the repository created or edited since ``since``."""
+        response = await self.request(
+            "GET",
+            f"/repos/{self.repo}/issues/comments",
+            params={
+                "since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "sort": "updated",
+                "direction": "asc",
+                "per_page": 100,
+            },
+        )
+        return await self._paginate(response)
+
     async def create_comment(self, number: int, *, body: str) -> dict[str, Any]:
         response = await self.request(
             "POST", f"/repos/{self.repo}/issues/{number}/comments", json={"body": body}
+        )
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
+    async def close_issue(self, number: int, *, reason: str = "completed") -> dict[str, Any]:
+        """Close an issue with a ``state_reason`` (completed, not_planned, duplicate)."""
+        response = await self.request(
+            "PATCH",
+            f"/repos/{self.repo}/issues/{number}",
+            json={"state": "closed", "state_reason": reason},
         )
         data = response.json()
         return data if isinstance(data, dict) else {}

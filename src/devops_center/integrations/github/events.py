@@ -155,6 +155,72 @@ def parse_issues_event(payload: Any) -> IssueEvent:
     )
 
 
+@dataclass(frozen=True)
+class CommentEvent:
+    """A comment on an issue (an ``issue_comment`` delivery, or a listed comment): what
+    was said on which issue, by whom."""
+
+    action: str  # created | edited | deleted
+    repo: str
+    issue_number: int
+    issue_bug_id: int | None  # the issue body's hidden marker, when the issue came along
+    comment_id: int
+    body: str
+    login: str
+    by_bot: bool  # a GitHub App or bot account, not a person of the team
+    created_at: datetime | None
+
+
+def _comment(action: str, repo: str, number: int, bug_id: int | None, raw: Any) -> CommentEvent:
+    comment = _dict(raw, "comment")
+    comment_id = comment.get("id")
+    if not isinstance(comment_id, int) or isinstance(comment_id, bool) or comment_id <= 0:
+        raise MalformedEvent("comment.id must be a positive integer")
+    body = comment.get("body")
+    user = comment.get("user")
+    user = _dict(user, "comment.user") if user else {}
+    return CommentEvent(
+        action=action,
+        repo=repo,
+        issue_number=number,
+        issue_bug_id=bug_id,
+        comment_id=comment_id,
+        body=body if isinstance(body, str) else "",
+        login=str(user.get("login") or "")[:100],
+        by_bot=user.get("type") == "Bot" or bool(comment.get("performed_via_github_app")),
+        created_at=parse_time(comment.get("created_at")),
+    )
+
+
+def parse_comment_event(payload: Any) -> CommentEvent | None:
+    """An ``issue_comment`` on an issue (None for one on a pull request)."""
+    data = _dict(payload, "payload")
+    action = data.get("action")
+    if not isinstance(action, str) or not action:
+        raise MalformedEvent("action is missing")
+    repository = _dict(data.get("repository"), "repository")
+    full_name = repository.get("full_name")
+    if not isinstance(full_name, str) or "/" not in full_name:
+        raise MalformedEvent("repository.full_name is missing")
+    raw_issue = _dict(data.get("issue"), "issue")
+    if is_pull_request(raw_issue):
+        return None
+    issue = parse_issue(raw_issue, repo=full_name)
+    return _comment(action, full_name, issue.number, issue.bug_id, data.get("comment"))
+
+
+def parse_listed_comment(raw: Any) -> CommentEvent:
+    """A comment of ``GET /repos/{repo}/issues/comments`` (its issue named by
+    ``issue_url``), as a new comment."""
+    comment = _dict(raw, "comment")
+    url = str(comment.get("issue_url") or "")
+    repo_and_issue = repo_from_url(url)
+    repo, _, number = repo_and_issue.rpartition("/issues/")
+    if not repo or not number.isdigit() or int(number) <= 0:
+        raise MalformedEvent("comment.issue_url does not name an issue")
+    return _comment("created", repo, int(number), None, comment)
+
+
 def parse_payload(event: str, payload: Any) -> None:
     """Check a delivery's shape at the door (400 on failure) for the events we parse."""
     _dict(payload, "payload")
@@ -162,3 +228,5 @@ def parse_payload(event: str, payload: Any) -> None:
         parse_issues_event(payload)
     elif event == "issue_comment":
         _dict(payload.get("issue"), "issue")
+    elif event in ("pull_request", "pull_request_review"):
+        _dict(payload.get("pull_request"), "pull_request")

@@ -5,6 +5,9 @@ Revises:
 Create Date: 2026-11-28 04:34:10.393761
 """
 
+# house-rules: long because it creates the whole first schema, and a migration is
+# never edited once released: split, it would only be harder to compare with a database.
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from devops_center.architecture import service as architecture
 from devops_center.architecture.models import ArchScan
+from devops_center.changelog import queries as changelog
 from devops_center.users.access import Caller
 from devops_center.web.api.common import scope_doc
 from devops_center.web.api.deployments import AUTH_ERRORS
@@ -60,6 +61,11 @@ class ModuleOut(BaseModel):
     fan_out: int = Field(description="modules it imports")
     centrality: float = Field(description="PageRank on the import graph, min-max to [0, 1]")
     in_cycle: bool = Field(description="part of an import cycle (runtime imports)")
+    recent_change: float = Field(
+        0.0,
+        description="lines changed by the changelog's pull requests of the last 30 days, "
+        "relative to the most changed module ([0, 1])",
+    )
 
 
 class EdgeOut(BaseModel):
@@ -78,6 +84,7 @@ class PackageOut(BaseModel):
     fan_out: int = Field(description="other packages it imports")
     centrality: float
     in_cycle: bool
+    recent_change: float = Field(0.0, description="as a module's, over its modules")
 
 
 class ArchitectureOut(BaseModel):
@@ -106,6 +113,54 @@ def scan_out(scan: ArchScan) -> ScanOut:
     )
 
 
+def graph_out(
+    scan: ArchScan, view: architecture.GraphView, churn: dict[str, int] | None = None
+) -> ArchitectureOut:
+    """The graph as JSON; ``churn``: lines changed per module lately (recent_change)."""
+    churn = churn or {}
+    by_package: dict[str, int] = {}
+    for m in view.modules:
+        by_package[m.package] = by_package.get(m.package, 0) + churn.get(m.name, 0)
+    top_module = max(churn.values(), default=0) or 1
+    top_package = max(by_package.values(), default=0) or 1
+    return ArchitectureOut(
+        scan=scan_out(scan),
+        modules=[
+            ModuleOut(
+                name=m.name,
+                path=m.path,
+                package=m.package,
+                is_package=m.is_package,
+                loc=m.loc,
+                fan_in=m.fan_in,
+                fan_out=m.fan_out,
+                centrality=m.centrality,
+                in_cycle=m.in_cycle,
+                recent_change=round(churn.get(m.name, 0) / top_module, 3),
+            )
+            for m in view.modules
+        ],
+        edges=[
+            EdgeOut(source=e.source, target=e.target, type_checking=e.type_checking, lazy=e.lazy)
+            for e in view.edges
+        ],
+        packages=[
+            PackageOut(
+                name=p.name,
+                parent=p.parent,
+                modules=p.modules,
+                loc=p.loc,
+                fan_in=p.fan_in,
+                fan_out=p.fan_out,
+                centrality=p.centrality,
+                in_cycle=p.in_cycle,
+                recent_change=round(by_package.get(p.name, 0) / top_package, 3),
+            )
+            for p in view.packages
+        ],
+    )
+
+
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: problem_response("No scan of that name (or none at all)")
 }
@@ -128,40 +183,7 @@ async def get_architecture(
     """Modules with their figures, import edges and packages of one scan."""
     scan = await architecture.get_scan(session, name=name or None)
     view = await architecture.graph(session, scan=scan)
-    return ArchitectureOut(
-        scan=scan_out(scan),
-        modules=[
-            ModuleOut(
-                name=m.name,
-                path=m.path,
-                package=m.package,
-                is_package=m.is_package,
-                loc=m.loc,
-                fan_in=m.fan_in,
-                fan_out=m.fan_out,
-                centrality=m.centrality,
-                in_cycle=m.in_cycle,
-            )
-            for m in view.modules
-        ],
-        edges=[
-            EdgeOut(source=e.source, target=e.target, type_checking=e.type_checking, lazy=e.lazy)
-            for e in view.edges
-        ],
-        packages=[
-            PackageOut(
-                name=p.name,
-                parent=p.parent,
-                modules=p.modules,
-                loc=p.loc,
-                fan_in=p.fan_in,
-                fan_out=p.fan_out,
-                centrality=p.centrality,
-                in_cycle=p.in_cycle,
-            )
-            for p in view.packages
-        ],
-    )
+    return graph_out(scan, view, await changelog.churn(session, scan=scan))
 
 
 @router.get(

@@ -13,7 +13,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +25,7 @@ from devops_center.support import service as support
 from devops_center.support import uploads
 from devops_center.support.models import BugLog
 from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from devops_center.users.access import Caller
 from devops_center.web.api.common import (
     Cursor,
@@ -36,14 +37,13 @@ from devops_center.web.api.common import (
     scope_doc,
 )
 from devops_center.web.api.problems import COMMON, problem_responses
-from devops_center.web.deps import SessionDep, SettingsDep, require_scope
+from devops_center.web.deps import RowId, SessionDep, SettingsDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["bugs"])
 
 Reader = Annotated[Caller, Depends(require_scope("bugs:read"))]
 Writer = Annotated[Caller, Depends(require_scope("bugs:write"))]
 Triager = Annotated[Caller, Depends(require_scope("bugs:admin"))]
-BugId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 Status = Literal["open", "in_progress", "resolved", "closed"]
@@ -199,7 +199,7 @@ async def list_bugs(
     summary="One bug",
     openapi_extra=scope_doc("bugs:read"),
 )
-async def get_bug(session: SessionDep, caller: Reader, bug_id: BugId) -> BugOut:
+async def get_bug(session: SessionDep, caller: Reader, bug_id: RowId) -> BugOut:
     bug = await support.get_bug_as(session, bug_id=bug_id, only_reporter=caller.only_reporter)
     return BugOut.of(bug)
 
@@ -221,7 +221,7 @@ async def get_bug(session: SessionDep, caller: Reader, bug_id: BugId) -> BugOut:
     openapi_extra=scope_doc("bugs:read"),
 )
 async def get_screenshot(
-    session: SessionDep, settings: SettingsDep, caller: Reader, bug_id: BugId
+    session: SessionDep, settings: SettingsDep, caller: Reader, bug_id: RowId
 ) -> FileResponse:
     bug = await support.get_bug_as(session, bug_id=bug_id, only_reporter=caller.only_reporter)
     if not bug.screenshot_key:
@@ -312,7 +312,7 @@ async def create_bug(
         reporter = caller.user
     else:
         assert caller.token is not None
-        reporter = await users.integration_reporter(
+        reporter = await api_tokens.integration_reporter(
             session, token=caller.token, email=report.reporter_email
         )
     filed = await support.file_bug(
@@ -342,7 +342,7 @@ async def create_bug(
     openapi_extra=scope_doc("bugs:admin"),
 )
 async def update_bug(
-    session: SessionDep, caller: Triager, bug_id: BugId, patch: BugPatch
+    session: SessionDep, caller: Triager, bug_id: RowId, patch: BugPatch
 ) -> BugOut:
     """Scope `bugs:admin` (for a user's token: an owner or superadmin). The reporter is
     told of a status change, as from the web."""

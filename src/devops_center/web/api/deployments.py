@@ -17,6 +17,7 @@ from devops_center.deployments import service as deployments
 from devops_center.deployments.schemas import DeploymentIn, DeploymentOut
 from devops_center.dora import presenter
 from devops_center.dora import service as dora
+from devops_center.github import breakdown
 from devops_center.users.access import Caller
 from devops_center.web.api.common import scope_doc
 from devops_center.web.api.problems import COMMON, problem_responses
@@ -108,8 +109,8 @@ async def get_deployments(
     )
 
 
-class WeeklyPoint(BaseModel):
-    week: str = Field(description="Local date of the week's Monday")
+class SeriesPoint(BaseModel):
+    start: str = Field(description="Local date the point starts: a day, or a week's Monday")
     value: float | None
 
 
@@ -124,7 +125,9 @@ class MetricOut(BaseModel):
     sample_size: int
     label: str | None
     extra: dict[str, float | int | None]
-    weekly: list[WeeklyPoint]
+    series: list[SeriesPoint] = Field(
+        description="The trend over the window, one point per series_bucket (oldest first)"
+    )
 
 
 class StatsOut(BaseModel):
@@ -133,6 +136,46 @@ class StatsOut(BaseModel):
     failed: int
     rolled_back: int
     in_progress: int
+
+
+class StagesOut(BaseModel):
+    coding: float | None = Field(description="Median first commit → opened")
+    pickup: float | None = Field(description="Median opened → first review")
+    review: float | None = Field(description="Median first review → merged")
+    deploy: float | None = Field(
+        description="Median merged → first successful deployment of the merge commit"
+    )
+    counts: dict[str, int] = Field(description="Pull requests behind each median")
+    pull_requests: int
+
+
+class WeekStagesOut(StagesOut):
+    week: str = Field(description="Local date of the week's Monday")
+
+
+class SlowPullOut(BaseModel):
+    number: int
+    title: str
+    author: str | None
+    url: str | None
+    merged_at: datetime
+    services: list[str]
+    coding: float | None
+    pickup: float | None
+    review: float | None
+    deploy: float | None
+    total: float
+
+
+class BreakdownOut(BaseModel):
+    days: int
+    environment: str
+    service: str | None
+    unit: str
+    window: StagesOut
+    per_service: dict[str, StagesOut]
+    per_week: list[WeekStagesOut]
+    slowest: list[SlowPullOut]
 
 
 class DoraOut(BaseModel):
@@ -145,7 +188,20 @@ class DoraOut(BaseModel):
     stats: StatsOut
     previous_stats: StatsOut | None
     open_incidents: int
+    cfr_mode: str = Field(
+        "deployments",
+        description="How the change failure rate counts (DCC_CFR_MODE): deployments = failed "
+        "+ rolled back; incidents = deployments that caused an incident",
+    )
+    series_bucket: str = Field(
+        "week", description="day (windows up to 31 days) or week (longer): one series point"
+    )
     metrics: dict[str, MetricOut]
+    lead_time_breakdown: BreakdownOut | None = Field(
+        None,
+        description="Lead time split into coding, pickup, review and deploy (seconds), from "
+        "the pull requests merged in the window",
+    )
 
 
 @router.get(
@@ -164,11 +220,22 @@ async def get_dora(
     environment: Annotated[str, Query(pattern=ENV_PATTERN)] = "production",
 ) -> DoraOut:
     """Scope ``metrics:read`` (or an admin's session). Weeks in ``DCC_TIMEZONE``."""
-    report = await dora.cached_report(
+    report = await dora.dora_report(
         session,
         days=days,
         environment=environment or "production",
         service=service or None,
         tz=settings.timezone,
+        cfr_mode=settings.cfr_mode,
     )
-    return DoraOut.model_validate(presenter.api_body(report))
+    stages = await breakdown.lead_time_breakdown(
+        session,
+        days=days,
+        environment=environment or "production",
+        service=service or None,
+        repo=settings.github_repo,
+        tz=settings.timezone,
+    )
+    return DoraOut.model_validate(
+        {**presenter.api_body(report), "lead_time_breakdown": stages.as_dict()}
+    )

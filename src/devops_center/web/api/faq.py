@@ -2,8 +2,9 @@
 
 Thin: ``support.list_faq`` / ``get_faq`` / ``create_faq`` / ``update_faq`` /
 ``delete_faq`` / ``reorder_faq``, the functions the FAQ admin page calls. Searching is
-``GET /api/v1/faq/search`` (the support brain's router); entry ids are integers, so it
-never collides with ``/faq/{id}``.
+``GET /api/v1/faq/search``: the support brain's one search (``brain.service.search``),
+as on the FAQ page and in the bot; entry ids are integers, so it never collides with
+``/faq/{id}``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from devops_center.brain import answers
 from devops_center.support import service as support
 from devops_center.support.models import FaqEntry
 from devops_center.users.access import Caller
 from devops_center.web.api.common import IdempotencyKey, scope_doc
 from devops_center.web.api.problems import COMMON, problem_responses
-from devops_center.web.deps import SessionDep, require_scope
+from devops_center.web.deps import SessionDep, SettingsDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["faq"])
 
@@ -86,6 +88,30 @@ class ReorderIn(BaseModel):
     )
 
 
+class FaqHit(BaseModel):
+    id: int
+    question: str
+    answer: str
+    category: str
+    score: float = Field(
+        description="Fused relevance, 0–1 (1 = first in every list with the largest vote boost)"
+    )
+
+
+class FaqSearchOut(BaseModel):
+    items: list[FaqHit]
+    confident: bool = Field(
+        description="Whether the first item likely answers the question (a calibrated"
+        " threshold: close in meaning and clearly ahead of the rest, or holding every word)"
+    )
+
+
+def _language(caller: Caller, default: str) -> str:
+    """The reader's language: the token's user's, else the hub's default."""
+    chosen = caller.user.language if caller.user is not None else None
+    return chosen if chosen in ("ru", "en") else default
+
+
 def _input(body: FaqIn) -> support.FaqInput:
     return support.FaqInput(
         category=body.category,
@@ -111,6 +137,36 @@ async def list_faq(
 ) -> FaqList:
     entries = await support.list_faq(session, language=language, category=category)
     return FaqList(items=[FaqOut.of(e) for e in entries])
+
+
+@router.get(
+    "/faq/search",
+    response_model=FaqSearchOut,
+    responses=problem_responses(*COMMON),
+    summary="Search the FAQ (any language, by meaning and words)",
+    openapi_extra=scope_doc("faq:read"),
+)
+async def search_faq(
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: Reader,
+    q: Annotated[str, Query(max_length=500)] = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+    language: Language | None = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+) -> FaqSearchOut:
+    found = await answers.ask(
+        session,
+        q,
+        language=language or _language(caller, settings.default_language),
+        channel="api",
+        user_id=caller.user.id if caller.user else None,
+        category=category,
+        limit=limit,
+        related_only=False,
+        model=settings.embedding_model,
+    )
+    return FaqSearchOut.model_validate(found.result.as_dict())
 
 
 @router.get(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from devops_center.incidents import service as incidents
@@ -24,13 +24,12 @@ from devops_center.web.api.common import (
     scope_doc,
 )
 from devops_center.web.api.problems import COMMON, problem_responses
-from devops_center.web.deps import SessionDep, require_scope
+from devops_center.web.deps import RowId, SessionDep, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
 Reader = Annotated[Caller, Depends(require_scope("incidents:read"))]
 Writer = Annotated[Caller, Depends(require_scope("incidents:write"))]
-IncidentId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Severity = Literal["critical", "high", "medium", "low"]
 Source = Literal["deployment", "check", "bug", "manual"]
 
@@ -116,9 +115,7 @@ async def list_incidents(
     summary="One incident",
     openapi_extra=scope_doc("incidents:read"),
 )
-async def get_incident(
-    session: SessionDep, _caller: Reader, incident_id: IncidentId
-) -> IncidentOut:
+async def get_incident(session: SessionDep, _caller: Reader, incident_id: RowId) -> IncidentOut:
     return IncidentOut.of(await incidents.get_incident(session, incident_id=incident_id))
 
 
@@ -161,7 +158,7 @@ async def open_incident(
 async def resolve_incident(
     session: SessionDep,
     caller: Writer,
-    incident_id: IncidentId,
+    incident_id: RowId,
     idempotency_key: IdempotencyKey = None,
 ) -> IncidentOut:
     row = await incidents.close(session, incident_id=incident_id, user_id=caller.actor_id)

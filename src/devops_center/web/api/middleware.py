@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
@@ -267,9 +266,3 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
     digest.update(media.strip().lower().encode() + b"\n")
     digest.update(body)
     return digest.hexdigest()
-
-
-def kept_key(scope_state: dict[str, Any]) -> str | None:
-    """The Idempotency-Key of the running request, if it has one."""
-    value = scope_state.get("idempotency_key")
-    return str(value) if value else None

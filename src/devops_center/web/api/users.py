@@ -10,20 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from devops_center.users import service as users
+from devops_center.users import team
 from devops_center.users.access import Caller
 from devops_center.users.models import User
 from devops_center.web.api.common import IdempotencyKey, scope_doc
 from devops_center.web.api.problems import COMMON, problem_responses
-from devops_center.web.deps import SessionDep, client_ip, require_scope
+from devops_center.web.deps import RowId, SessionDep, client_ip, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
 Admin = Annotated[Caller, Depends(require_scope("users:admin"))]
-UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Role = Literal["employee", "manager", "owner", "superadmin"]
 Language = Literal["ru", "en"]
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -103,7 +103,7 @@ async def list_users(session: SessionDep, _caller: Admin, role: Role | None = No
     summary="One account",
     openapi_extra=scope_doc("users:admin"),
 )
-async def get_user(session: SessionDep, _caller: Admin, user_id: UserId) -> UserOut:
+async def get_user(session: SessionDep, _caller: Admin, user_id: RowId) -> UserOut:
     return UserOut.of(await users.get_user(session, user_id=user_id))
 
 
@@ -123,22 +123,16 @@ async def create_user(
     body: UserIn,
     idempotency_key: IdempotencyKey = None,
 ) -> UserOut:
-    user = await users.create_user(
+    user = await team.add_member(
         session,
         name=body.name,
         email=body.email,
         role=body.role,
         language=body.language,
         password=body.password,
-    )
-    await users.audit(
-        session,
         actor_id=caller.actor_id,
-        entity="user",
-        entity_id=user.id,
-        action="create",
-        details={"email": user.email, "role": user.role, "via": "api"},
         ip=client_ip(request),
+        via="api",
     )
     response.headers["location"] = f"/api/v1/users/{user.id}"
     return UserOut.of(user)
@@ -152,7 +146,7 @@ async def create_user(
     openapi_extra=scope_doc("users:admin"),
 )
 async def update_user(
-    request: Request, session: SessionDep, caller: Admin, user_id: UserId, patch: UserPatch
+    request: Request, session: SessionDep, caller: Admin, user_id: RowId, patch: UserPatch
 ) -> UserOut:
     """A role change or a deactivation ends the user's sessions at once (409 for the last
     owner)."""

@@ -1,4 +1,5 @@
-"""The signed-in user's own account: their sessions (see and end them) and their password."""
+"""The signed-in user's own account: their sessions (see and end them), how they hear
+about their bugs, and their password."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from devops_center.users import throttle
 from devops_center.users.models import User
 from devops_center.web.deps import (
     LangDep,
+    RowId,
     SessionDep,
     UserDep,
     client_ip,
@@ -69,6 +71,9 @@ async def _page(
             "error": error,
             "ended": _count(request.query_params.get("ended")),
             "changed": request.query_params.get("changed") == "1",
+            "notify_saved": request.query_params.get("notify") == "1",
+            "notify_via": user.notify_via,
+            "has_telegram": bool(user.telegram_id),
         },
         status_code=status_code,
     )
@@ -97,7 +102,7 @@ async def sessions_page(request: Request, session: SessionDep, user: UserDep) ->
 
 @router.post("/account/sessions/{session_id}/end")
 async def end_session(
-    request: Request, session: SessionDep, user: UserDep, session_id: int
+    request: Request, session: SessionDep, user: UserDep, session_id: RowId
 ) -> Response:
     if session_id == getattr(request.state, "session_id", None):
         await sign_out(request, session)  # ending this device's session is signing out
@@ -150,3 +155,14 @@ async def change_password(
     # Every session of the user ended with the old password; this device gets a new one.
     await sign_in(request, session, user)
     return RedirectResponse("/account/sessions?changed=1", status_code=303)
+
+
+@router.post("/account/notifications")
+async def set_notifications(
+    session: SessionDep,
+    user: UserDep,
+    notify_via: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """How this person hears about their bugs (status changes, replies)."""
+    await users.set_notify_via(session, user_id=user.id, channel=notify_via)
+    return RedirectResponse("/account/sessions?notify=1#notifications", status_code=303)

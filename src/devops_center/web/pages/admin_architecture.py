@@ -1,6 +1,7 @@
 """``/admin/architecture``: the module graph of a scan (drawn by static/js/architecture.js
 from ``/api/v1/architecture``), its figures, and "Scan now" for the GitHub repository;
-``/admin/architecture/module``: one module, what imports it and what it imports."""
+``/admin/architecture/module``: one module, what imports it and what it imports, the
+changelog entries that changed it and the open bugs whose fixes touch it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from devops_center.architecture import presenter
 from devops_center.architecture import service as architecture
+from devops_center.changelog import presenter as changelog_presenter
+from devops_center.changelog import queries as changelog
 from devops_center.web.deps import AdminDep, SessionDep, SettingsDep, prepare_page
 from devops_center.web.templating import render
 
@@ -44,7 +47,14 @@ async def module_page(
     if not name:
         return RedirectResponse("/admin/architecture", status_code=303)
     page = await presenter.module_page(session, scan_name=scan, name=name)
-    return render(request, "admin/architecture_module.html", {"page": page})
+    touching = await changelog.module_changes(session, module_path=page.view.module.path)
+    page.changes, page.open_bugs = touching.entries, touching.open_bugs
+    lang: str = request.state.lang
+    return render(
+        request,
+        "admin/architecture_module.html",
+        {"page": page, "type_names": changelog_presenter.type_names(lang)},
+    )
 
 
 @router.post("/admin/architecture/scan")

@@ -3,19 +3,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center import i18n
+from devops_center.config import Settings
+from devops_center.deployments import queries as deployment_queries
 from devops_center.deployments import service as deployments
 from devops_center.deployments.models import DEPLOY_STATUSES
 from devops_center.dora import presenter
 from devops_center.errors import Invalid
 from devops_center.incidents import service as incidents
-from devops_center.web.deps import AdminDep, SessionDep, prepare_page
+from devops_center.web.deps import AdminDep, ReaderDep, RowId, SessionDep, prepare_page
 from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
@@ -29,6 +34,18 @@ STATUS_NAMES = {
 }
 
 
+SORT_NAMES = {
+    "newest": i18n.lazy("Newest first"),
+    "oldest": i18n.lazy("Oldest first"),
+    "slowest": i18n.lazy("Longest first"),
+    "service": i18n.lazy("By service"),
+}
+
+
+def _local_midnight(day: date, settings: Settings) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=settings.tz).astimezone(UTC)
+
+
 def status_names(lang: str) -> dict[str, str]:
     return {k: i18n.gettext(lang, v) for k, v in STATUS_NAMES.items()}
 
@@ -37,53 +54,75 @@ def _duration(lang: str) -> Any:
     return lambda s: presenter.duration(float(s), lang) if s is not None else "—"
 
 
+def _page_url(filters: dict[str, str | None]) -> Callable[[int], str]:
+    """The address of page n of the list, with the filters it is shown with."""
+    shown = {k: v for k, v in filters.items() if v}
+    return lambda n: "/admin/deployments?" + urlencode({**shown, "page": n})
+
+
+async def _listing(
+    session: AsyncSession,
+    settings: Settings,
+    filters: dict[str, str | None],
+    date_from: date | None,
+    date_to: date | None,
+    page: int,
+) -> deployment_queries.Page:
+    """One page of the list with its (already cleaned) filters; dates are whole days in
+    DCC_TIMEZONE, "to" included."""
+    return await deployments.list_deployments(
+        session,
+        service=filters["service"],
+        environment=filters["environment"],
+        status=filters["status"],
+        since=_local_midnight(date_from, settings) if date_from else None,
+        until=_local_midnight(date_to + timedelta(days=1), settings) if date_to else None,
+        sort=filters["sort"] or "newest",
+        page=page,
+        per_page=PER_PAGE,
+    )
+
+
 @router.get("/admin/deployments")
 async def deployment_list(
     request: Request,
     session: SessionDep,
-    admin: AdminDep,
+    admin: ReaderDep,
     service: Annotated[str | None, Query(max_length=100)] = None,
     environment: Annotated[str | None, Query(max_length=50)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    sort: Annotated[str, Query(max_length=20)] = "newest",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    lang: str = request.state.lang
+    lang, settings = request.state.lang, request.app.state.settings
+    if date_from and date_to and date_to < date_from:
+        date_from, date_to = date_to, date_from  # a range typed backwards is still a range
     known = await deployments.names(session)
-    services, environments = known.services, known.environments
-    service = service if service in services else None
-    environment = environment if environment in environments else None
-    status = status if status in DEPLOY_STATUSES else None
-    result = await deployments.list_deployments(
-        session,
-        service=service,
-        environment=environment,
-        status=status,
-        page=page,
-        per_page=PER_PAGE,
-    )
     filters = {
-        k: v
-        for k, v in {"service": service, "environment": environment, "status": status}.items()
-        if v
+        "service": service if service in known.services else None,
+        "environment": environment if environment in known.environments else None,
+        "status": status if status in DEPLOY_STATUSES else None,
+        "from": date_from.isoformat() if date_from else None,
+        "to": date_to.isoformat() if date_to else None,
+        "sort": sort if sort in deployment_queries.SORTS and sort != "newest" else None,
     }
-
-    def page_url(n: int) -> str:
-        return "/admin/deployments?" + urlencode({**filters, "page": n})
-
+    result = await _listing(session, settings, filters, date_from, date_to, page)
     return render(
         request,
         "admin/deployments.html",
         {
             "result": result,
             "recent": result.items,
-            "services": services,
-            "environments": environments,
+            "services": known.services,
+            "environments": known.environments,
             "statuses": DEPLOY_STATUSES,
             "status_names": status_names(lang),
-            "service": service,
-            "environment": environment,
-            "status": status,
-            "page_url": page_url,
+            **filters,
+            "sort": filters["sort"] or "newest",
+            "sorts": SORT_NAMES,
+            "page_url": _page_url(filters),
             "duration": _duration(lang),
         },
     )
@@ -91,7 +130,7 @@ async def deployment_list(
 
 @router.get("/admin/deployments/{deployment_id}")
 async def deployment_detail(
-    request: Request, deployment_id: int, session: SessionDep, admin: AdminDep
+    request: Request, deployment_id: RowId, session: SessionDep, admin: ReaderDep
 ) -> Response:
     lang: str = request.state.lang
     deployment = await deployments.get_deployment(session, deployment_id=deployment_id)
@@ -150,7 +189,7 @@ async def _incidents_page(
 async def incident_list(
     request: Request,
     session: SessionDep,
-    admin: AdminDep,
+    admin: ReaderDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     return await _incidents_page(request, session, page=page)
@@ -192,6 +231,6 @@ async def incident_open(
 
 
 @router.post("/admin/incidents/{incident_id}/resolve")
-async def incident_resolve(incident_id: int, session: SessionDep, admin: AdminDep) -> Response:
+async def incident_resolve(incident_id: RowId, session: SessionDep, admin: AdminDep) -> Response:
     await incidents.close(session, incident_id=incident_id, user_id=admin.id)
     return RedirectResponse("/admin/incidents", status_code=303)

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devops_center.deployments import service as deployments
 from devops_center.dora import presenter
 from devops_center.dora import service as dora
+from devops_center.github import breakdown
 from devops_center.incidents import service as incidents
 from devops_center.support import service as support
-from devops_center.web.deps import AdminDep, SessionDep, SettingsDep, prepare_page
+from devops_center.web.deps import ReaderDep, SessionDep, SettingsDep, prepare_page
 from devops_center.web.pages.admin_deployments import status_names
 from devops_center.web.templating import render
 
@@ -70,21 +71,21 @@ async def devops_dashboard(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    admin: AdminDep,
+    admin: ReaderDep,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     service: Annotated[str | None, Query(max_length=100)] = None,
     environment: Annotated[str | None, Query(max_length=50)] = None,
 ) -> Response:
     lang: str = request.state.lang
     chosen = await _filters(session, service, environment)
-    report = await dora.cached_report(
-        session,
-        days=days,
-        environment=chosen["environment"],
-        service=chosen["service"],
-        tz=settings.timezone,
+    where = {"environment": chosen["environment"], "service": chosen["service"]}
+    report = await dora.dora_report(
+        session, days=days, tz=settings.timezone, cfr_mode=settings.cfr_mode, **where
     )
-    panels = await _panels(session, service=chosen["service"], environment=chosen["environment"])
+    panels = await _panels(session, **where)
+    stages = await breakdown.lead_time_breakdown(
+        session, days=days, repo=settings.github_repo, tz=settings.timezone, **where
+    )
     return render(
         request,
         "admin/devops.html",
@@ -92,6 +93,7 @@ async def devops_dashboard(
             **chosen,
             **panels,
             **presenter.dashboard(report, lang),
+            "breakdown": stages,
             "status_names": status_names(lang),
             "duration": lambda s: presenter.duration(float(s), lang) if s is not None else "—",
         },

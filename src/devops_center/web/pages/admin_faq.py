@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from devops_center.brain import insights
 from devops_center.errors import Invalid
 from devops_center.i18n import SUPPORTED, gettext
 from devops_center.support import service as support
-from devops_center.web.deps import AdminDep, LangDep, SessionDep, prepare_page
+from devops_center.web.deps import AdminDep, LangDep, RowId, SessionDep, SettingsDep, prepare_page
 from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
@@ -21,7 +22,12 @@ Short = Annotated[str, Form(max_length=2_000)]
 
 @router.get("/admin/faq")
 async def faq_admin(
-    request: Request, session: SessionDep, admin: AdminDep, lang: LangDep, language: str = ""
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    lang: LangDep,
+    language: str = "",
 ) -> Response:
     language = language if language in SUPPORTED else lang
     entries = await support.faq_entries(session, language=language)
@@ -35,6 +41,7 @@ async def faq_admin(
             "categories": [(c, n) for lg, c, n in summary if lg == language],
             "languages": SUPPORTED,
             "msg": request.query_params.get("msg", ""),
+            "brain": await insights.dashboard(session, model=settings.embedding_model),
         },
     )
 
@@ -68,11 +75,16 @@ async def _categories(session: SessionDep) -> list[str]:
 
 @router.get("/admin/faq/new")
 async def faq_new(
-    request: Request, session: SessionDep, admin: AdminDep, lang: LangDep, language: str = ""
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    lang: LangDep,
+    language: str = "",
+    question: str = "",
 ) -> Response:
     values = {
         "category": "",
-        "question": "",
+        "question": question.strip()[:1000],  # prefilled from /admin/faq/gaps
         "answer": "",
         "language": language if language in SUPPORTED else lang,
         "order_index": "",
@@ -141,7 +153,9 @@ async def faq_create(
 
 
 @router.get("/admin/faq/{faq_id}")
-async def faq_edit(request: Request, session: SessionDep, admin: AdminDep, faq_id: int) -> Response:
+async def faq_edit(
+    request: Request, session: SessionDep, admin: AdminDep, faq_id: RowId
+) -> Response:
     entry = await support.get_faq(session, faq_id=faq_id)
     values = {
         "category": entry.category,
@@ -159,14 +173,14 @@ async def faq_update(
     session: SessionDep,
     admin: AdminDep,
     lang: LangDep,
-    faq_id: int,
+    faq_id: RowId,
     form: FaqFormDep,
 ) -> Response:
     return await _save(request, session, admin, lang, form, faq_id=faq_id)
 
 
 @router.post("/admin/faq/{faq_id}/delete")
-async def faq_delete(session: SessionDep, admin: AdminDep, faq_id: int) -> Response:
+async def faq_delete(session: SessionDep, admin: AdminDep, faq_id: RowId) -> Response:
     entry = await support.get_faq(session, faq_id=faq_id)
     language = entry.language
     await support.delete_faq(session, faq_id=faq_id, actor_id=admin.id)
@@ -177,7 +191,7 @@ async def faq_delete(session: SessionDep, admin: AdminDep, faq_id: int) -> Respo
 async def faq_move(
     session: SessionDep,
     admin: AdminDep,
-    faq_id: int,
+    faq_id: RowId,
     direction: Annotated[str, Form(max_length=5)] = "down",
 ) -> Response:
     entry = await support.move_faq(

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from devops_center.i18n import lazy
 from devops_center.outbox import service as outbox
-from devops_center.web.deps import AdminDep, SessionDep, prepare_page
+from devops_center.web.deps import AdminDep, RowId, SessionDep, prepare_page
 from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
@@ -35,6 +35,6 @@ async def jobs_page(
 
 
 @router.post("/admin/jobs/{job_id}/retry")
-async def retry(job_id: int, user: AdminDep, session: SessionDep) -> Response:
+async def retry(job_id: RowId, user: AdminDep, session: SessionDep) -> Response:
     await outbox.retry_job(session, job_id=job_id)
     return RedirectResponse("/admin/jobs?done=retry", status_code=303)

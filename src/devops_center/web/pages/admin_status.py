@@ -19,7 +19,14 @@ from devops_center.errors import Invalid
 from devops_center.i18n import gettext
 from devops_center.processes import service as processes
 from devops_center.status import service as status
-from devops_center.web.deps import AdminDep, LangDep, SessionDep, SettingsDep, prepare_page
+from devops_center.web.deps import (
+    AdminDep,
+    LangDep,
+    ReaderDep,
+    SessionDep,
+    SettingsDep,
+    prepare_page,
+)
 from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
@@ -99,7 +106,7 @@ async def _page(
 @router.get("/admin/status")
 async def status_page(
     request: Request,
-    user: AdminDep,
+    user: ReaderDep,
     session: SessionDep,
     settings: SettingsDep,
     range: Literal["24h", "7d", "30d"] = "24h",
@@ -148,7 +155,7 @@ async def delete_maintenance(
 
 @router.get("/admin/status/panel")
 async def status_panel(
-    request: Request, user: AdminDep, session: SessionDep, settings: SettingsDep
+    request: Request, user: ReaderDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """An HTML fragment (no layout) for htmx: ``hx-get`` it into any admin page."""
     views = await status.current_states(session, settings)

@@ -1,6 +1,6 @@
 """API tokens for owners and superadmins: create (shown once), list, revoke.
 
-Thin: ``users.create_token`` / ``list_tokens`` / ``revoke_token``, the calls of
+Thin: ``api_tokens.create_token`` / ``list_tokens`` / ``revoke_token``, the calls of
 ``dcc tokens``. A token made for a user acts as that user (within the user's role);
 one without is an integration.
 """
@@ -17,8 +17,9 @@ from devops_center.db import utcnow
 from devops_center.errors import Invalid
 from devops_center.i18n import gettext
 from devops_center.users import service as users
+from devops_center.users import tokens as api_tokens
 from devops_center.users.access import SCOPES, role_scopes
-from devops_center.web.deps import AdminDep, LangDep, SessionDep, client_ip, prepare_page
+from devops_center.web.deps import AdminDep, LangDep, RowId, SessionDep, client_ip, prepare_page
 from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
@@ -35,7 +36,7 @@ async def _page(
     created: tuple[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    tokens = await users.list_tokens(session)
+    tokens = await api_tokens.list_tokens(session)
     people = {u.id: u for u in await users.list_users(session)}
     response = render(
         request,
@@ -83,10 +84,12 @@ async def create_token(
     }
     try:
         user_id = (
-            await users.active_user_id(session, email=user_email) if user_email.strip() else None
+            await api_tokens.active_user_id(session, email=user_email)
+            if user_email.strip()
+            else None
         )
         days = int(expires_days) if expires_days in EXPIRY_DAYS and expires_days else None
-        row, plaintext = await users.create_token(
+        row, plaintext = await api_tokens.create_token(
             session,
             name=name,
             scopes=scope or [],
@@ -103,7 +106,9 @@ async def create_token(
 
 @router.post("/admin/tokens/{token_id}/revoke")
 async def revoke_token(
-    request: Request, session: SessionDep, admin: AdminDep, token_id: int
+    request: Request, session: SessionDep, admin: AdminDep, token_id: RowId
 ) -> Response:
-    await users.revoke_token(session, token_id=token_id, actor_id=admin.id, ip=client_ip(request))
+    await api_tokens.revoke_token(
+        session, token_id=token_id, actor_id=admin.id, ip=client_ip(request)
+    )
     return RedirectResponse("/admin/tokens?revoked=1", status_code=303)

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from devops_center.errors import Forbidden, RateLimited
 from devops_center.i18n import SUPPORTED, gettext
 from devops_center.users import service as users
-from devops_center.users import throttle
+from devops_center.users import signin, throttle
 from devops_center.web.deps import (
     CurrentUser,
     LangDep,
@@ -61,7 +61,7 @@ async def login(
             status_code=429,
             headers={"retry-after": str(exc.retry_after)},
         )
-    user = await users.authenticate(session, email=email, password=password)
+    user = await signin.authenticate(session, email=email, password=password)
     if user is None:
         return render(
             request,
@@ -84,7 +84,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
 async def redeem_link(request: Request, session: SessionDep, token: str) -> Response:
     """The bot's /web: a single-use link that signs its Telegram user in."""
     try:
-        user = await users.redeem_login_link(session, token=token[:200])
+        user = await signin.redeem_login_link(session, token=token[:200])
     except Forbidden as exc:
         lang = request.state.lang
         return render(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from devops_center.brain import answers
 from devops_center.support import service as support
-from devops_center.web.deps import LangDep, SessionDep, UserDep, prepare_page
+from devops_center.web.deps import LangDep, RowId, SessionDep, SettingsDep, UserDep, prepare_page
 from devops_center.web.templating import render
 
 router = APIRouter(dependencies=[Depends(prepare_page)], include_in_schema=False)
@@ -28,6 +30,7 @@ def _is_htmx(request: Request) -> bool:
 async def faq(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     user: UserDep,
     lang: LangDep,
     q: str = "",
@@ -42,20 +45,30 @@ async def faq(
     if category not in categories:
         category = ""
     if q:
-        wide = 100 if category else SEARCH_LIMIT  # room for the category filter below
-        entries = await support.search_faq(session, query=q, language=lang, limit=wide)
-        if category:
-            entries = [e for e in entries if e.category == category][:SEARCH_LIMIT]
+        found = await answers.ask(
+            session,
+            q,
+            language=lang,
+            channel="faq_page",
+            user_id=user.id,
+            category=category or None,
+            limit=SEARCH_LIMIT,
+            model=settings.embedding_model,
+        )
+        entries: Sequence[object] = found.items
     else:
         entries = await support.faq_entries(session, language=lang, category=category or None)
-    context = {"entries": entries, "q": q, "category": category, "categories": categories}
+    context: dict[str, object] = {"entries": entries, "q": q, "category": category}
+    context |= {"categories": categories, "htmx": htmx}
     if htmx:
         return render(request, "support/_faq_results.html", context)
     return render(request, "support/faq.html", context)
 
 
 @router.get("/support/faq/{faq_id}")
-async def faq_entry(request: Request, session: SessionDep, user: UserDep, faq_id: int) -> Response:
+async def faq_entry(
+    request: Request, session: SessionDep, user: UserDep, faq_id: RowId
+) -> Response:
     entry = await support.open_faq(session, faq_id=faq_id, count_view=True)
     vote = await support.my_vote(session, faq_id=faq_id, user_id=user.id)
     return render(request, "support/faq_entry.html", {"entry": entry, "vote": vote})
@@ -66,7 +79,7 @@ async def faq_vote(
     request: Request,
     session: SessionDep,
     user: UserDep,
-    faq_id: int,
+    faq_id: RowId,
     helpful: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     entry = await support.vote_faq(

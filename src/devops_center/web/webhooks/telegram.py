@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
 from devops_center.integrations.telegram.webhook import WEBHOOK_PATH, check_secret
@@ -28,6 +29,24 @@ MAX_BODY = 1024 * 1024
 
 def _kind(update: dict[str, Any]) -> str:
     return next((k for k in update if k != "update_id"), "unknown")[:50]
+
+
+async def _store(session: AsyncSession, update: dict[str, Any]) -> None:
+    """Keep the update for the bot; Telegram's redelivery of one it sent before is
+    dropped by the unique (source, delivery_id)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(WebhookDelivery)
+        .values(
+            source="telegram",
+            delivery_id=str(update["update_id"]),
+            event=_kind(update),
+            payload=update,
+            status="received",
+            received_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+    )
 
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)
@@ -46,19 +65,7 @@ async def telegram_webhook(request: Request, settings: SettingsDep) -> JSONRespo
     if not isinstance(update.get("update_id"), int):
         return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
     async with get_sessionmaker(request)() as session, session.begin():
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        await session.execute(
-            insert(WebhookDelivery)
-            .values(
-                source="telegram",
-                delivery_id=str(update["update_id"]),
-                event=_kind(update),
-                payload=update,
-                status="received",
-                received_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-        )
+        await _store(session, update)
     wakeup = getattr(request.app.state, "telegram_wakeup", None)
     if isinstance(wakeup, asyncio.Event):
         wakeup.set()

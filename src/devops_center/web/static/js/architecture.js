@@ -16,12 +16,13 @@
   var fitButton = document.getElementById("arch-fit");
   var toggle = document.getElementById("arch-toggle");
 
-  // How nodes are coloured: each mode reads a figure in [0, 1] of a module or package.
-  // "Recent change" (churn from the changelog journal) plugs in here, with its name
-  // added to data-colour-modes on the page.
+  // How nodes are coloured: each mode reads a figure in [0, 1] of a module or package
+  // (recent_change: lines the changelog's pull requests changed in the last 30 days).
   var COLOUR_MODES = {
-    centrality: function (item) { return item.centrality; }
+    centrality: function (item) { return item.centrality; },
+    recent_change: function (item) { return item.recent_change || 0; }
   };
+  var colourPicker = document.getElementById("arch-colour");
   // Pale yellow → orange → dark red, on the square root of the figure: PageRank is
   // skewed (a few hubs, many leaves) and a linear scale would paint nearly all pale.
   var RAMP = [[255, 237, 160], [254, 178, 76], [240, 59, 32], [189, 0, 38]];
@@ -397,6 +398,18 @@
       });
     }
     if (fitButton) fitButton.addEventListener("click", function () { cy.fit(undefined, 16); });
+    if (colourPicker) {
+      colourPicker.value = mode;
+      colourPicker.addEventListener("change", function () {
+        colour = COLOUR_MODES[colourPicker.value] || COLOUR_MODES.centrality;
+        // only the colours change: restyle in place, keep the layout and the zoom
+        cy.nodes().forEach(function (node) {
+          var item = node.data("kind") === "module" ? modules[node.data("name")]
+            : node.data("kind") === "package" ? packages[node.data("name")] : null;
+          if (item) node.data("colour", mix(colour(item)));
+        });
+      });
+    }
     if (toggle) {
       toggle.addEventListener("click", function () {
         allOpen = !allOpen;

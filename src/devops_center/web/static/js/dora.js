@@ -1,4 +1,4 @@
-/* DORA weekly trend charts on /admin/devops (Chart.js, served locally).
+/* DORA trend charts on /admin/devops, over the selected window (a point a day or a week) (Chart.js, served locally).
    The data comes from <script type="application/json" id="dora-data">: no inline script. */
 (function () {
   "use strict";
@@ -8,7 +8,7 @@
     if (!source || typeof window.Chart === "undefined") { return; }
     var data;
     try { data = JSON.parse(source.textContent || "{}"); } catch (e) { return; }
-    var weeks = (data.weeks || []).map(function (w) { return w.slice(5); });
+    var labels = data.labels || [];
     var styles = getComputedStyle(document.documentElement);
     var color = (styles.getPropertyValue("--pico-primary") || "#1565c0").trim() || "#1565c0";
     document.querySelectorAll("canvas[data-metric]").forEach(function (canvas) {
@@ -17,7 +17,7 @@
       new window.Chart(canvas, {
         type: metric.unit === "per_day" ? "bar" : "line",
         data: {
-          labels: weeks,
+          labels: labels,
           datasets: [{
             label: metric.title + " (" + metric.axis + ")",
             data: metric.values,
@@ -34,8 +34,14 @@
           maintainAspectRatio: false,
           plugins: { legend: { display: false } },
           scales: {
-            x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 6 } },
-            y: { beginAtZero: true, title: { display: true, text: metric.axis } }
+            x: {
+              ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 6 },
+              title: { display: !!data.x_axis, text: data.x_axis, font: { size: 11 } }
+            },
+            y: {
+              beginAtZero: true,
+              title: { display: true, text: metric.axis, font: { size: 11 } }
+            }
           }
         }
       });

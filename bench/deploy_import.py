@@ -1,0 +1,171 @@
+"""Benchmark: ``dcc deploy import`` of deployment history (JSON Lines).
+
+Writes a file of N deployments (default 100,000; 100 services, ~300 a day, two commits
+each, 10 % failed and 3 % rolled back), imports it with the command's own function
+(:func:`devops_center.deployments.importer.import_lines`, the API's registration
+function in batches) into a fresh SQLite file and a fresh PostgreSQL database, and
+prints the rate and the time it gives for the target of 1,000,000 deployments with
+2,000,000 commits. A second import of the same file (every line an update) is timed too.
+
+Targets: 1M deployments in ≤ 180 s on PostgreSQL and ≤ 300 s on SQLite, extrapolated
+linearly from the measured rate (the import's cost per line does not grow with the
+history: every statement is keyed by the batch). Exits 1 when one is missed.
+
+    python bench/deploy_import.py                       # 100k lines, both databases
+    DCC_BENCH_IMPORT_LINES=5000 python bench/deploy_import.py   # a smoke run
+    DCC_BENCH_DBS=sqlite python bench/deploy_import.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from devops_center.config import get_settings  # noqa: E402
+from devops_center.db import make_engine, make_sessionmaker  # noqa: E402
+from devops_center.deployments import importer  # noqa: E402
+from devops_center.migrations import runner  # noqa: E402
+
+LINES = int(os.environ.get("DCC_BENCH_IMPORT_LINES", "100000"))
+DATABASES = os.environ.get("DCC_BENCH_DBS", "sqlite,postgresql").split(",")
+PG_DSN = os.environ.get("DCC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+SERVICES = 100
+PER_DAY = 300
+TARGET_LINES = 1_000_000
+TARGET_SECONDS = {"postgresql": 180.0, "sqlite": 300.0}
+
+
+def history(n: int, *, seed: int = 17, services: int = SERVICES) -> Iterator[dict[str, Any]]:
+    """``n`` deployments in time order, as CI would have sent them (the API's body)."""
+    rng = random.Random(seed)
+    start = datetime(2021, 1, 1, tzinfo=UTC)
+    step = 86400 / PER_DAY
+    for i in range(n):
+        began = start + timedelta(seconds=i * step + rng.uniform(0, step))
+        roll = rng.random()
+        status = "failed" if roll < 0.10 else "rolled_back" if roll < 0.13 else "success"
+        kind = "hotfix" if rng.random() < 0.05 else "normal"
+        commits = [
+            {
+                "sha": f"{rng.getrandbits(160):040x}",
+                "committed_at": (began - timedelta(hours=rng.uniform(0.5, 72))).isoformat(),
+                "message": f"change {i}.{k}",
+                "author": f"dev{rng.randrange(40)}",
+            }
+            for k in range(2)
+        ]
+        yield {
+            "commit_sha": commits[-1]["sha"],
+            "commit_message": f"change {i}",
+            "started_at": began.isoformat(),
+            "completed_at": (began + timedelta(seconds=rng.randint(60, 900))).isoformat(),
+            "status": status,
+            "triggered_by": "github-actions",
+            "environment": "production",
+            "service": f"svc-{rng.randrange(services):03d}",
+            "kind": kind,
+            "external_id": f"run-{i}-1",
+            "commits": commits,
+        }
+
+
+def write(path: Path, n: int) -> None:
+    with path.open("w") as out:
+        for row in history(n):
+            out.write(json.dumps(row) + "\n")
+
+
+async def timed_import(url: str, path: Path) -> tuple[float, importer.Summary]:
+    settings = get_settings(database_url=url, config_file=None, checks=[])
+    engine = make_engine(url, pool_size=2)
+    try:
+        began = time.perf_counter()
+        with path.open("rb") as stream:
+            summary = await importer.import_lines(
+                make_sessionmaker(engine), importer.numbered_lines(stream), settings=settings
+            )
+        return time.perf_counter() - began, summary
+    finally:
+        await engine.dispose()
+
+
+async def pg_database() -> tuple[str, str]:
+    name = f"dcc_bench_import_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_DSN.replace("postgresql://", "postgresql+asyncpg://", 1).rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+async def pg_drop(name: str) -> None:
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def run(db: str, path: Path, tmp: Path) -> bool | None:
+    drop = None
+    if db == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp / 'import.sqlite3'}"
+    else:
+        try:
+            drop, url = await pg_database()
+        except (OSError, asyncpg.PostgresError) as exc:
+            print(f"  postgresql: skipped ({type(exc).__name__}: {exc})")
+            return None
+    try:
+        runner.upgrade(url)
+        took, summary = await timed_import(url, path)
+        again, second = await timed_import(url, path)
+    finally:
+        if drop:
+            await pg_drop(drop)
+    assert summary.imported == LINES and not summary.refused, summary.refused[:3]
+    assert second.updated == LINES, (second.imported, second.updated)
+    rate = LINES / took
+    projected = TARGET_LINES / rate
+    target = TARGET_SECONDS[db]
+    ok = projected <= target
+    print(
+        f"  {db}: {LINES:,} lines ({2 * LINES:,} commits) imported in {took:.1f} s = "
+        f"{rate:,.0f} lines/s; again (all updates) {again:.1f} s = {LINES / again:,.0f} lines/s"
+    )
+    print(
+        f"    {'PASS' if ok else 'FAIL'}  1M deployments / 2M commits: {projected:.0f} s "
+        f"(target ≤ {target:.0f} s)"
+    )
+    return ok
+
+
+async def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        path = tmp / "history.jsonl"
+        write(path, LINES)
+        print(f"deploy import: {LINES:,} lines, {path.stat().st_size / 1e6:.0f} MB")
+        results = [await run(db, path, tmp) for db in DATABASES]
+    return 0 if all(r is not False for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

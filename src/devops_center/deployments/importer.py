@@ -1,0 +1,186 @@
+"""Importing deployment history from JSON Lines (``dcc deploy import FILE``).
+
+Each line is exactly the body of ``POST /api/v1/deployments`` (commits included),
+checked by the same model and registered by the same function
+(:func:`devops_center.deployments.registration.record_many`), a batch per transaction.
+A line that is refused (bad JSON, a field out of range, a row the database rejects)
+is reported with its number and reason and never stops the others; a batch the
+database rejects is rolled back whole and registered again line by line, so every
+good line of it is stored and nothing of a bad one is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devops_center.config import Settings
+from devops_center.deployments.models import Deployment
+from devops_center.deployments.registration import record_many
+from devops_center.deployments.schemas import DeploymentIn
+from devops_center.errors import DomainError
+
+log = logging.getLogger("devops_center.deployments")
+
+BATCH = 5000
+SOURCE = "import"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    line: int
+    reason: str
+
+
+@dataclass
+class Summary:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    lines: int = 0
+    imported: int = 0
+    updated: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    dry_run: bool = False
+    seen: set[str] = field(default_factory=set, repr=False)  # a dry run's external ids
+
+    @property
+    def accepted(self) -> int:
+        return self.imported + self.updated
+
+
+def explain(exc: ValidationError) -> str:
+    """A validation error in one line: ``field: message; …`` (like the API's 422)."""
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        msg = str(err.get("msg", "invalid"))
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def parse(text: str | bytes) -> DeploymentIn | str:
+    """A line → the deployment, or the reason it is refused."""
+    try:
+        return DeploymentIn.model_validate_json(text)
+    except ValidationError as exc:
+        return explain(exc)
+
+
+def numbered_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes, int]]:
+    """(line number, text, bytes read) of the non-blank lines."""
+    for number, raw in enumerate(stream, start=1):
+        if raw.strip():
+            yield number, raw, len(raw)
+        else:
+            yield number, b"", len(raw)
+
+
+def _db_reason(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return str(exc.message)
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return f"refused by the database: {text}"[:300]
+
+
+async def import_lines(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    lines: Iterable[tuple[int, bytes, int]],
+    *,
+    settings: Settings | None = None,
+    dry_run: bool = False,
+    batch_size: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Register the deployments of ``lines`` ((number, text, bytes) as
+    :func:`numbered_lines` gives), ``batch_size`` per transaction. ``progress`` is told
+    the bytes consumed after every batch."""
+    summary = Summary(dry_run=dry_run)
+    batch: list[tuple[int, DeploymentIn]] = []
+    consumed = 0
+
+    async def flush() -> None:
+        nonlocal consumed
+        if batch:
+            if dry_run:
+                await _check(sessionmaker, batch, summary)
+            else:
+                await _store(sessionmaker, batch, summary, settings)
+            batch.clear()
+        if progress is not None:
+            progress(consumed)
+        consumed = 0
+
+    for number, text, size in lines:
+        consumed += size
+        if not text:
+            continue
+        summary.lines += 1
+        parsed = parse(text)
+        if isinstance(parsed, str):
+            summary.refused.append(Refusal(number, parsed))
+        else:
+            batch.append((number, parsed))
+        if len(batch) >= batch_size:
+            await flush()
+    await flush()
+    summary.refused.sort(key=lambda r: r.line)
+    return summary
+
+
+async def _store(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    batch: list[tuple[int, DeploymentIn]],
+    summary: Summary,
+    settings: Settings | None,
+) -> None:
+    try:
+        async with sessionmaker() as session, session.begin():
+            done = await record_many(
+                session, [d for _, d in batch], source=SOURCE, settings=settings, announce=False
+            )
+    except (DBAPIError, IntegrityError, DomainError) as exc:
+        if len(batch) == 1:
+            summary.refused.append(Refusal(batch[0][0], _db_reason(exc)))
+            return
+        # Find the line(s) at fault: everything else of the batch is stored one by one.
+        log.info("import batch refused (%s); registering its lines one by one", exc)
+        for one in batch:
+            await _store(sessionmaker, [one], summary, settings)
+        return
+    for r in done:
+        if r.created:
+            summary.imported += 1
+        else:
+            summary.updated += 1
+
+
+async def _check(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    batch: list[tuple[int, DeploymentIn]],
+    summary: Summary,
+) -> None:
+    """A dry run: which lines would update a stored deployment (read only)."""
+    ids = {d.external_id for _, d in batch if d.external_id is not None}
+    known: set[str] = set()
+    if ids:
+        async with sessionmaker() as session:
+            stmt = select(Deployment.external_id).where(Deployment.external_id.in_(list(ids)))
+            known = {str(x) for x in (await session.execute(stmt)).scalars()}
+    seen = summary.seen
+    for _, data in batch:
+        ext = data.external_id
+        if ext is not None and (ext in known or ext in seen):
+            summary.updated += 1
+        else:
+            summary.imported += 1
+        if ext is not None:
+            seen.add(ext)
