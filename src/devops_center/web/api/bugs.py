@@ -9,15 +9,12 @@ bug for an owner/superadmin; an integration token sees every bug.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.datastructures import UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
@@ -34,6 +31,7 @@ from devops_center.web.api.common import (
     UtcDateTime,
     decode_cursor,
     encode_cursor,
+    read_body_with_file,
     scope_doc,
 )
 from devops_center.web.api.problems import COMMON, problem_responses
@@ -234,47 +232,6 @@ async def get_screenshot(
     )
 
 
-async def _read_report(request: Request, max_bytes: int) -> tuple[BugIn, bytes | None]:
-    """The report of a JSON or multipart body, validated as :class:`BugIn`."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    image: bytes | None = None
-    data: Any
-    if content_type == "multipart/form-data":
-        form = await request.form()
-        data = {}
-        for name, value in form.multi_items():
-            if name == "screenshot":
-                if isinstance(value, UploadFile) and (value.filename or value.size):
-                    image = await value.read(max_bytes + 1)
-                elif isinstance(value, str) and value:
-                    image = value.encode()
-                continue
-            data[name] = value if isinstance(value, str) else value.filename
-    elif content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            data = json.loads(await request.body())
-        except (ValueError, RecursionError):
-            raise RequestValidationError(
-                [{"loc": ("body",), "msg": "the body is not JSON text", "type": "json_invalid"}]
-            ) from None
-    else:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("header", "content-type"),
-                    "msg": "send application/json or multipart/form-data",
-                    "type": "content_type",
-                }
-            ]
-        )
-    try:
-        return BugIn.model_validate(data), image
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
-
-
 def _client_token(caller: Caller, key: str | None) -> str | None:
     """The Idempotency-Key as the report's form token: even a retry that runs again
     after a crash (the key's record lost) returns the first bug."""
@@ -302,7 +259,9 @@ async def create_bug(
     """The same use case as the web form and the bot (validation, per-reporter rate
     limit, GitHub issue, critical incident). A token acting for a user files as that
     user; an integration names the reporter with `reporter_email` or files as itself."""
-    report, image = await _read_report(request, settings.max_upload_bytes)
+    report, image = await read_body_with_file(
+        request, BugIn, file_field="screenshot", max_bytes=settings.max_upload_bytes
+    )
     if caller.user is not None:
         if report.reporter_email and users.normalize_email(report.reporter_email) != (
             caller.user.email or ""

@@ -8,23 +8,20 @@ its own account.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import UploadFile
 
 from devops_center.support import service as support
 from devops_center.support.models import BugComment
 from devops_center.users import tokens as api_tokens
 from devops_center.users.access import Caller
 from devops_center.web.api.bugs import BugOut, _client_token, _schema
-from devops_center.web.api.common import IdempotencyKey, scope_doc
+from devops_center.web.api.common import IdempotencyKey, read_body_with_file, scope_doc
 from devops_center.web.api.problems import COMMON, problem_responses
 from devops_center.web.deps import RowId, SessionDep, SettingsDep, require_scope
 
@@ -149,46 +146,6 @@ async def list_comments(session: SessionDep, caller: Reader, bug_id: RowId) -> C
     return CommentList(items=[CommentOut.of(c, names) for c in rows])
 
 
-async def _read_comment(request: Request, max_bytes: int) -> tuple[CommentIn, bytes | None]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    image: bytes | None = None
-    data: Any
-    if content_type == "multipart/form-data":
-        form = await request.form()
-        data = {}
-        for name, value in form.multi_items():
-            if name == "attachment":
-                if isinstance(value, UploadFile) and (value.filename or value.size):
-                    image = await value.read(max_bytes + 1)
-                elif isinstance(value, str) and value:
-                    image = value.encode()
-                continue
-            data[name] = value if isinstance(value, str) else value.filename
-    elif content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            data = json.loads(await request.body())
-        except (ValueError, RecursionError):
-            raise RequestValidationError(
-                [{"loc": ("body",), "msg": "the body is not JSON text", "type": "json_invalid"}]
-            ) from None
-    else:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("header", "content-type"),
-                    "msg": "send application/json or multipart/form-data",
-                    "type": "content_type",
-                }
-            ]
-        )
-    try:
-        return CommentIn.model_validate(data), image
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
-
-
 @router.post(
     "/bugs/{bug_id}/comments",
     response_model=CommentOut,
@@ -209,7 +166,9 @@ async def add_comment(
     """The reporter adds information to their own bug; the team replies (`internal`:
     a note the reporter never sees). A reply that is no internal note goes to the bug's
     GitHub issue; a team reply reaches the reporter in Telegram."""
-    data, image = await _read_comment(request, settings.max_upload_bytes)
+    data, image = await read_body_with_file(
+        request, CommentIn, file_field="attachment", max_bytes=settings.max_upload_bytes
+    )
     author_id = await _author(session, caller)
     added = await support.add_comment(
         session,
