@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
@@ -207,3 +208,21 @@ async def session_scope(
     """One unit of work: commits on success, rolls back on any exception."""
     async with sessionmaker() as session, session.begin():
         yield session
+
+
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True)
+class Page(Generic[RowT]):
+    """One page of a list shown with page numbers: its rows, how many rows match in all,
+    the page's number (from 1) and its size."""
+
+    items: list[RowT]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devops_center.architecture.models import ArchScan
 from devops_center.changelog import rules
 from devops_center.changelog.impact import bugs_closed_by, touched
-from devops_center.db import utcnow
+from devops_center.db import Page, utcnow
 from devops_center.deployments.models import ChangelogEntry
 from devops_center.errors import Invalid, NotFound
 from devops_center.github.models import PullRequest, PullRequestFile
@@ -82,21 +82,9 @@ def validate_filter(
     )
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[ChangelogEntry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 async def list_entries(
     session: AsyncSession, *, filters: EntryFilter, page: int = 1, per_page: int = 50
-) -> Page:
+) -> Page[ChangelogEntry]:
     """Newest first."""
     per_page = max(1, min(per_page, 200))
     page = max(1, page)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devops_center.db import Page
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.errors import NotFound
 from devops_center.i18n import lazy
@@ -106,18 +107,6 @@ async def next_successful(session: AsyncSession, *, deployment: Deployment) -> D
     return await _successful_beside(session, deployment, after=True)
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Deployment]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 # The orders a list can be shown in; the id breaks ties so that pages never overlap.
 SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (Deployment.started_at.desc(), Deployment.id.desc()),
@@ -142,7 +131,7 @@ async def list_deployments(
     sort: str = "newest",
     page: int = 1,
     per_page: int = 50,
-) -> Page:
+) -> Page[Deployment]:
     """Filtered (``since`` ≤ started < ``until``), sorted by ``sort`` (one of
     :data:`SORTS`; newest first by default); ``page`` counts from 1."""
     per_page = max(1, min(per_page, 200))

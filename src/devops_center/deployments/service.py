@@ -35,7 +35,6 @@ from devops_center.deployments.models import FAILURE_REASON_MAX, Deployment, Dep
 
 # The readers live in deployments.queries; their callers know them from here.
 from devops_center.deployments.queries import Names as Names
-from devops_center.deployments.queries import Page as Page
 from devops_center.deployments.queries import _get
 from devops_center.deployments.queries import commit_count as commit_count
 from devops_center.deployments.queries import commit_counts as commit_counts

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center import i18n
 from devops_center.config import Settings
+from devops_center.db import Page
 from devops_center.deployments import queries as deployment_queries
 from devops_center.deployments import service as deployments
-from devops_center.deployments.models import DEPLOY_STATUSES
+from devops_center.deployments.models import DEPLOY_STATUSES, Deployment
 from devops_center.dora import presenter
 from devops_center.errors import Invalid
 from devops_center.incidents import service as incidents
@@ -67,7 +68,7 @@ async def _listing(
     date_from: date | None,
     date_to: date | None,
     page: int,
-) -> deployment_queries.Page:
+) -> Page[Deployment]:
     """One page of the list with its (already cleaned) filters; dates are whole days in
     DCC_TIMEZONE, "to" included."""
     return await deployments.list_deployments(
