@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.config import Settings
@@ -51,6 +53,8 @@ DEFAULT_LEASE = 60.0
 # How long recording a job's outcome waits for a database that is away: a restart or a
 # fail-over takes seconds to a minute, and an outcome given up on makes the job run again.
 FINISH_PATIENCE = 120.0
+# The longest wait before a job the database's absence interrupted runs again.
+OUTAGE_RETRY_MAX = 30.0
 
 
 def load_job_kinds() -> None:
@@ -238,6 +242,20 @@ async def _run_job(
     except Exception as exc:
         delay = exc.delay if isinstance(exc, RetryLater) else backoff_delay(job.attempts)
         error = str(exc) if isinstance(exc, RetryLater) else _describe(exc)
+        if _database_away(exc):
+            # The job did not fail, the database went away under it: try again soon, and
+            # do not count the attempt, so a restart never makes a job give up.
+            log.info("job %s (%s) waits for the database: %s", job.id, job.kind, error)
+            await _finish(
+                sessionmaker,
+                job,
+                owner=owner,
+                status="pending",
+                attempts=max(job.attempts - 1, 0),
+                last_error=error[:4000],
+                run_after=utcnow() + timedelta(seconds=min(delay, OUTAGE_RETRY_MAX)),
+            )
+            return "pending"
         if job.attempts >= job.max_attempts:
             log.warning(
                 "job %s (%s) gave up after %s attempts: %s", job.id, job.kind, job.attempts, error
@@ -272,6 +290,15 @@ async def _run_job(
         sessionmaker, job, owner=owner, status="done", last_error=None, finished_at=utcnow()
     )
     return "done"
+
+
+def _database_away(exc: BaseException) -> bool:
+    """Whether a job's error is the database being unreachable (restarting, refusing
+    connections), not the job's own failure. Errors of the services a job calls (GitHub,
+    Telegram) are not: their HTTP clients raise their own types."""
+    if isinstance(exc, ConnectionRefusedError):
+        return True  # asyncpg's connect, which SQLAlchemy does not wrap
+    return isinstance(exc, DBAPIError | PoolTimeout) and db_error_kind(exc) == "unavailable"
 
 
 def _describe(exc: BaseException) -> str:

@@ -39,6 +39,18 @@ class Slow(registry.JobMessage):
     seconds: float
 
 
+@registry.message("test.writes")
+class Writes(registry.JobMessage):
+    pass
+
+
+@registry.handles(Writes)
+async def _writes(ctx: registry.JobContext, msg: Writes) -> None:
+    async with ctx.sessionmaker() as session:
+        await session.execute(select(func.count(Job.id)))
+    CALLS.append({"writes": ctx.attempt})
+
+
 @registry.handles(Ok)
 async def _ok(ctx: registry.JobContext, msg: Ok) -> None:
     CALLS.append(msg.model_dump())
@@ -176,6 +188,28 @@ async def test_the_outcome_of_a_job_waits_for_a_database_that_is_away(
     async with sessionmaker() as s:
         stored = await s.get(Job, job.id)
     assert stored.status == "done" and stored.locked_by is None and CALLS == [{"n": 5}]
+
+
+async def test_a_database_outage_never_makes_a_job_give_up(settings, sessionmaker) -> None:
+    """A job on its last attempt (its first worker was killed) meets the database
+    restarting: the attempt is not counted, the job waits and then runs to the end."""
+    async with sessionmaker() as s, s.begin():
+        await outbox.enqueue(s, Writes(), max_attempts=2)
+    assert await worker.claim(sessionmaker, owner="killed-worker", lease=0.1) is not None
+    await asyncio.sleep(0.2)
+    job = await worker.claim(sessionmaker, owner="w")
+    assert job is not None and job.attempts == 2
+    away = _DatabaseAway(sessionmaker, 1)
+    assert await worker.run_job(settings, away, job, owner="w") == "pending"
+    async with sessionmaker() as s:
+        stored = await s.get(Job, job.id)
+    assert stored.status == "pending" and stored.attempts == 1
+    assert "the database is restarting" in (stored.last_error or "") and CALLS == []
+    await _make_due(sessionmaker)
+    assert await worker.drain(settings, sessionmaker) == 1
+    async with sessionmaker() as s:
+        stored = await s.get(Job, job.id)
+    assert stored.status == "done" and stored.attempts == 2 and CALLS == [{"writes": 2}]
 
 
 async def test_unique_key_and_periodic_once_per_period(settings, sessionmaker) -> None:

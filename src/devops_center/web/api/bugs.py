@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
@@ -24,6 +25,7 @@ from devops_center.support.models import BugLog
 from devops_center.users import service as users
 from devops_center.users import tokens as api_tokens
 from devops_center.users.access import Caller
+from devops_center.users.models import User
 from devops_center.web.api.common import (
     Cursor,
     IdempotencyKey,
@@ -240,6 +242,18 @@ def _client_token(caller: Caller, key: str | None) -> str | None:
     return "api-" + hashlib.sha256(f"{caller.token.id}:{key}".encode()).hexdigest()[:60]
 
 
+async def _reporter(session: AsyncSession, caller: Caller, email: str | None) -> User:
+    """Who files: the token's user (who cannot file for someone else), or for an
+    integration the named reporter or the integration itself."""
+    if caller.user is not None:
+        if email and users.normalize_email(email) != (caller.user.email or ""):
+            message = lazy("A token acting for a user files as that user")
+            raise Invalid(message, fields={"reporter_email": message})
+        return caller.user
+    assert caller.token is not None
+    return await api_tokens.integration_reporter(session, token=caller.token, email=email)
+
+
 @router.post(
     "/bugs",
     response_model=BugOut,
@@ -262,18 +276,7 @@ async def create_bug(
     report, image = await read_body_with_file(
         request, BugIn, file_field="screenshot", max_bytes=settings.max_upload_bytes
     )
-    if caller.user is not None:
-        if report.reporter_email and users.normalize_email(report.reporter_email) != (
-            caller.user.email or ""
-        ):
-            message = lazy("A token acting for a user files as that user")
-            raise Invalid(message, fields={"reporter_email": message})
-        reporter = caller.user
-    else:
-        assert caller.token is not None
-        reporter = await api_tokens.integration_reporter(
-            session, token=caller.token, email=report.reporter_email
-        )
+    reporter = await _reporter(session, caller, report.reporter_email)
     filed = await support.file_bug(
         session,
         settings=settings,
