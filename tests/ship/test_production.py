@@ -622,7 +622,11 @@ async def test_a_production_deployment_keeps_every_bug_through_a_killed_worker_a
     # The jobs the killed worker held were taken again by another, after their lease.
     assert killed_holding, "the worker was killed holding no job: the test proved nothing"
     ids = ", ".join(map(str, killed_holding))
-    retaken = await _query(cluster.dsn, f"SELECT status, attempts FROM jobs WHERE id IN ({ids})")
+    retaken = await _query(
+        cluster.dsn,
+        f"SELECT kind, status, attempts, max_attempts, left(last_error, 300) AS error"
+        f" FROM jobs WHERE id IN ({ids})",
+    )
     assert all(r["status"] == "done" and r["attempts"] >= 2 for r in retaken), retaken
     assert all(outage[0] <= at <= outage[1] + 30 for at in ledger.unavailable_at), (
         "503 outside the database outage"
