@@ -1,4 +1,5 @@
-"""`dcc web --workers 2`: both workers answer /healthz and one scrape counts every request."""
+"""`dcc web --workers 2`: both workers answer /healthz (a burst of keep-alive clients
+reaches both) and one scrape counts every request."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -14,6 +17,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from devops_center.migrations import runner
+
+BURST = 24
+
+
+def _listening(port: int) -> int:
+    """Listening TCP sockets on ``port`` (Linux's /proc/net/tcp: state 0A)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A" for r in rows)
 
 
 def _free_port() -> int:
@@ -27,6 +38,7 @@ def test_two_web_workers_share_metrics(tmp_path: Path) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}"
     runner.upgrade(db)
     port = _free_port()
+    prometheus = tmp_path / "var" / "prometheus"
     env = {
         **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "DATABASE_URL": db,
@@ -55,6 +67,23 @@ def test_two_web_workers_share_metrics(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert healthy, proc.stderr.read().decode() if proc.poll() is not None else "no answer"
+        # A burst of keep-alive clients (a proxy's pool) is spread over the workers, not
+        # taken whole by the one that woke first: each worker listens on its own socket.
+        deadline = time.monotonic() + 30
+        while _listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the second worker may still be starting
+        assert _listening(port) == 2, "the workers do not listen each on a socket of its own"
+        start = threading.Barrier(BURST)
+
+        def keep_alive_client(_: int) -> int:
+            with httpx.Client(base_url=base, timeout=10) as c:
+                start.wait()
+                return sum(c.get("/healthz").status_code == 200 for _ in range(3))
+
+        with ThreadPoolExecutor(BURST) as pool:
+            healthy += sum(pool.map(keep_alive_client, range(BURST)))
+        served_by = {p.stem.rsplit("_", 1)[1] for p in prometheus.glob("counter_*.db")}
+        assert len(served_by) == 2, f"one worker took all {BURST} connections"
         with httpx.Client(base_url=base, timeout=5) as c:
             for _ in range(12):
                 assert c.get("/healthz", headers={"connection": "close"}).status_code == 200
@@ -74,4 +103,4 @@ def test_two_web_workers_share_metrics(tmp_path: Path) -> None:
         and s.labels == {"method": "GET", "route": "/healthz", "status": "200"}
     )
     assert counted == healthy
-    assert list((tmp_path / "var" / "prometheus").glob("*.db"))
+    assert list(prometheus.glob("*.db"))

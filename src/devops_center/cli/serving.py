@@ -52,9 +52,8 @@ def web(
     """The web app alone (production: run several, behind a proxy)."""
     import os
 
-    import uvicorn
-
     from devops_center.config import served_at
+    from devops_center.web import workers as web_workers
 
     settings = load_settings()
     setup_logging(settings)
@@ -64,15 +63,8 @@ def web(
         from devops_center.web.metrics import prepare_multiprocess_dir
 
         prepare_multiprocess_dir(settings)  # /metrics merges every worker's counters
-    uvicorn.run(
-        "devops_center.web.asgi:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level=settings.log_level.lower(),
-    )
+    if web_workers.serve(host, port, workers, settings.log_level.lower()):
+        raise typer.Exit(1)
 
 
 def worker(

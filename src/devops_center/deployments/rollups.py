@@ -10,10 +10,11 @@ Two derived tables (:mod:`devops_center.deployments.models`):
 
 Nothing is incremented: every (service, environment, day) and every (service,
 environment, commit) that a transaction touched is recomputed from the raw rows just
-before COMMIT, in that transaction. Late or reordered registrations, status changes
-(success → rolled back), redeploys of one commit, moved or deleted deployments and
-replaced commits therefore leave the same rows as a rebuild from scratch. What a
-transaction touched is noted
+before COMMIT, in that transaction, and the environment's row of each day it touched
+(all services) is summed anew from that day's service rows. Late or reordered
+registrations, status changes (success → rolled back), redeploys of one commit, moved
+or deleted deployments and replaced commits therefore leave the same rows as a rebuild
+from scratch. What a transaction touched is noted
 
 * automatically for deployments and commits written through the ORM (a session's
   ``add``/``delete``/attribute changes), and
@@ -39,11 +40,15 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import (
+    Text,
     bindparam,
+    cast,
     delete,
     event,
+    func,
     insert,
     inspect,
+    literal_column,
     select,
     text,
 )
@@ -53,7 +58,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from devops_center.deployments.localdays import local_date, local_midnight, zone_of
+from devops_center.deployments.localdays import as_date, local_date, local_midnight, zone_of
 from devops_center.deployments.models import (
     CommitFirstDeploy,
     Deployment,
@@ -67,6 +72,7 @@ _PENDING = "dcc.rollups.pending"
 # named so: the API requires a name). The report of all services reads one row a day.
 ALL_SERVICES = ""
 _CHUNK = 500  # values per IN (…): far below every database's limit
+_COUNTS = ("total", "running", "success", "failed", "rolled_back", "rework")
 
 
 def lead_us(completed: datetime, committed: datetime) -> int:
@@ -82,6 +88,14 @@ def join_values(values: Iterable[int]) -> str | None:
 def split_values(value: str | None) -> list[int]:
     # json's C parser reads a long list of integers several times faster than int()
     return list(json.loads(f"[{value}]")) if value else []
+
+
+def joined_values(column: Any, dialect: str) -> Any:
+    """SQL: a group's integers (or comma-separated texts of them), comma-separated — what
+    :func:`split_values` reads; NULLs are left out."""
+    if dialect == "postgresql":
+        return func.string_agg(cast(column, Text), literal_column("','"))
+    return func.group_concat(column, literal_column("','"))
 
 
 # --------------------------------------------------------------- what was touched
@@ -358,20 +372,20 @@ def _recompute_firsts(
 _RUN_GAP = timedelta(days=7)
 
 
-def _targets(
-    service: str, environment: str, started: datetime, zone: tzinfo, wanted: set[Any]
-) -> list[tuple[str, str, date]]:
-    """The roll-up rows a deployment (or first deployment) counts in: its service's day
-    and its environment's whole day, those of them being recomputed."""
-    day = local_date(started, zone)
-    keys = [(service, environment, day), (ALL_SERVICES, environment, day)]
-    return [k for k in keys if k in wanted]
-
-
 def _recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo) -> None:
-    """Rebuild the roll-up rows of ``buckets`` (service, environment, local day) from the
-    raw rows: for each run of close days, one read of the deployments and one of the
-    first deployments of those services, then one upsert and one delete for all."""
+    """Rebuild the roll-up rows of ``buckets`` (service, environment, local day): a
+    service's rows from the raw rows, then each environment's whole-day row
+    (:data:`ALL_SERVICES`) as the sum of that day's service rows — exact by
+    construction, and a few rows to read instead of every deployment of the day."""
+    _recompute_service_days(conn, {b for b in buckets if b[0] != ALL_SERVICES}, zone)
+    _sum_whole_days(conn, {(e, d) for _s, e, d in buckets})
+
+
+def _recompute_service_days(
+    conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo
+) -> None:
+    """For each run of close days, one read of the deployments and one of the first
+    deployments of those services, then one upsert and one delete for all."""
     if not buckets:
         return
     days = sorted({d for _s, _e, d in buckets})
@@ -389,11 +403,6 @@ def _recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone:
         in_run = {b for b in buckets if run[0] <= b[2] <= run[-1]}
         services = sorted({b[0] for b in in_run})
         environments = sorted({b[1] for b in in_run})
-        # A whole-environment bucket (ALL_SERVICES) reads every service of the range.
-        whole = ALL_SERVICES in services
-        which = [] if whole else [Deployment.service.in_(services)]
-        first_which = [] if whole else [CommitFirstDeploy.service.in_(services)]
-
         for service, environment, started, status, kind, duration in conn.execute(
             select(
                 Deployment.service,
@@ -403,19 +412,15 @@ def _recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone:
                 Deployment.kind,
                 Deployment.duration_seconds,
             ).where(
-                *which,
+                Deployment.service.in_(services),
                 Deployment.environment.in_(environments),
                 Deployment.started_at >= lo,
                 Deployment.started_at < hi,
             )
         ):
-            for key in _targets(service, environment, started, zone, in_run):
-                c = counts.setdefault(
-                    key,
-                    dict.fromkeys(
-                        ("total", "running", "success", "failed", "rolled_back", "rework"), 0
-                    ),
-                )
+            key = (service, environment, local_date(started, zone))
+            if key in in_run:
+                c = counts.setdefault(key, dict.fromkeys(_COUNTS, 0))
                 c["total"] += 1
                 if status == "in_progress":
                     c["running"] += 1
@@ -433,16 +438,69 @@ def _recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone:
                 CommitFirstDeploy.started_at,
                 CommitFirstDeploy.lead_us,
             ).where(
-                *first_which,
+                CommitFirstDeploy.service.in_(services),
                 CommitFirstDeploy.environment.in_(environments),
                 CommitFirstDeploy.started_at >= lo,
                 CommitFirstDeploy.started_at < hi,
                 CommitFirstDeploy.lead_us.is_not(None),
             )
         ):
-            for key in _targets(service, environment, started, zone, in_run):
+            key = (service, environment, local_date(started, zone))
+            if key in in_run:
                 leads[key].append(int(lead or 0))
-    empty = [b for b in sorted(buckets) if b not in counts]
+    _store_days(
+        conn,
+        buckets,
+        {
+            key: {
+                **c,
+                "leads": join_values(sorted(leads.get(key, []))),
+                "durations": join_values(sorted(durations.get(key, []))),
+            }
+            for key, c in counts.items()
+        },
+    )
+
+
+def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
+    """The (environment, day) rows of all services: sums of the service rows, their
+    values merged (one aggregate row a day, the values concatenated by the database)."""
+    if not days:
+        return
+    t = DeploymentDay
+    dialect = conn.dialect.name
+    rows: dict[tuple[str, str, date], dict[str, Any]] = {}
+    for environment in sorted({e for e, _d in days}):
+        for chunk in _chunks(sorted(d for e, d in days if e == environment)):
+            for day, *sums, leads, durations in conn.execute(
+                select(
+                    t.day,
+                    *(func.sum(getattr(t, n)) for n in _COUNTS),
+                    joined_values(t.leads, dialect),
+                    joined_values(t.durations, dialect),
+                )
+                .where(
+                    t.service != ALL_SERVICES,
+                    t.environment == environment,
+                    t.day.in_(chunk),
+                )
+                .group_by(t.day)
+            ):
+                rows[(ALL_SERVICES, environment, as_date(day))] = {
+                    **{n: int(v or 0) for n, v in zip(_COUNTS, sums, strict=True)},
+                    "leads": join_values(sorted(split_values(leads))),
+                    "durations": join_values(sorted(split_values(durations))),
+                }
+    _store_days(conn, {(ALL_SERVICES, e, d) for e, d in days}, rows)
+
+
+def _store_days(
+    conn: Connection,
+    buckets: set[tuple[str, str, date]],
+    rows: dict[tuple[str, str, date], dict[str, Any]],
+) -> None:
+    """Upsert ``rows``; delete the ``buckets`` that have none (nothing left that day)."""
+    empty = [b for b in sorted(buckets) if b not in rows]
     if empty:
         conn.execute(
             delete(DeploymentDay).where(
@@ -452,24 +510,16 @@ def _recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone:
             ),
             [{"s": s, "e": e, "d": d} for s, e, d in empty],
         )
-    if counts:
+    if rows:
         ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(DeploymentDay)
-        names = ("total", "running", "success", "failed", "rolled_back", "rework")
         stmt = ins.on_conflict_do_update(
             index_elements=["service", "environment", "day"],
-            set_={n: ins.excluded[n] for n in (*names, "leads", "durations")},
+            set_={n: ins.excluded[n] for n in (*_COUNTS, "leads", "durations")},
         )
         conn.execute(
             stmt,
             [
-                {
-                    "service": s,
-                    "environment": e,
-                    "day": d,
-                    **c,
-                    "leads": join_values(sorted(leads.get((s, e, d), []))),
-                    "durations": join_values(sorted(durations.get((s, e, d), []))),
-                }
-                for (s, e, d), c in sorted(counts.items())
+                {"service": s, "environment": e, "day": d, **row}
+                for (s, e, d), row in sorted(rows.items())
             ],
         )

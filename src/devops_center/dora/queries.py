@@ -16,12 +16,21 @@ from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.deployments import localdays
 from devops_center.deployments.models import CommitFirstDeploy, Deployment, DeploymentDay
-from devops_center.deployments.rollups import ALL_SERVICES, split_values
+from devops_center.deployments.rollups import ALL_SERVICES, joined_values, split_values
 from devops_center.dora.rules import DeploymentStats
 from devops_center.incidents.models import Incident
 
@@ -140,10 +149,12 @@ async def window_days(
     zone: tzinfo,
     environment: str,
     service: str | None,
+    values_from: datetime,
     durations: bool = False,
 ) -> dict[tuple[date, int], Day]:
-    """Counts and lead times (and durations, when asked) per (local day, window) of the
-    plan: one statement on the roll-ups, two on the raw rows of the edges."""
+    """Counts per (local day, window) of the plan, and the lead times (or durations, when
+    asked) of the days from ``values_from`` on — the older days of the span only count
+    deployment days: one statement on the roll-ups, two on the raw rows of the edges."""
     dialect = session.get_bind().dialect.name
     out: dict[tuple[date, int], Day] = {}
 
@@ -153,8 +164,10 @@ async def window_days(
             found = out[(day, win)] = Day(win)
         return found
 
+    values_day = localdays.local_date(values_from, zone)
     if the_plan.days:
         t = DeploymentDay
+        values = t.durations if durations else t.leads
         stmt: Any = select(
             t.day,
             t.total,
@@ -163,8 +176,8 @@ async def window_days(
             t.failed,
             t.rolled_back,
             t.rework,
-            t.leads,
-            *([t.durations] if durations else []),
+            # the older days' values are not parsed, nor even sent
+            case((t.day >= values_day, values), else_=None),
         ).where(
             t.environment == environment,
             # all services: the environment's own rows, one a day
@@ -179,9 +192,7 @@ async def window_days(
                 continue
             entry = day_of(day, win)
             entry.counts.add(row[1:7])
-            entry.leads.extend(split_values(row[7]))
-            if durations:
-                entry.durations.extend(split_values(row[8]))
+            (entry.durations if durations else entry.leads).extend(split_values(row[7]))
     ranges = the_plan.ranges
     if not ranges:
         return out
@@ -215,26 +226,9 @@ async def window_days(
     )
     for row in await session.execute(counts):
         day_of(localdays.as_date(row[0]), int(row[1])).counts.add(row[2:])
-    f = CommitFirstDeploy
-    # One branch per edge: each an index-only range scan (an OR of ranges makes
-    # PostgreSQL visit the table, one page per row: first deployments are stored in
-    # commit order, not in time order).
-    leads = union_all(
-        *(
-            select(f.started_at, f.lead_us).where(
-                f.environment == environment,
-                *([f.service == service] if service else []),
-                f.started_at >= a,
-                f.started_at < b,
-                f.lead_us.is_not(None),
-            )
-            for a, b, _w in ranges
-        )
-    )
-    for started, lead in await session.execute(leads):
-        day_of(localdays.local_date(started, zone), _win(started, ranges)).leads.append(
-            int(lead or 0)
-        )
+    ranges = [(a, b, w) for a, b, w in ranges if b > values_from]
+    if not ranges:
+        return out
     if durations:
         stmt = select(Deployment.started_at, Deployment.duration_seconds).where(
             *deploy_filters(environment, service),
@@ -246,6 +240,32 @@ async def window_days(
             day_of(localdays.local_date(started, zone), _win(started, ranges)).durations.append(
                 int(seconds or 0)
             )
+        return out
+    f = CommitFirstDeploy
+    # One branch per edge: each an index-only range scan (an OR of ranges makes
+    # PostgreSQL visit the table, one page per row: first deployments are stored in
+    # commit order, not in time order), its lead times joined by the database into one
+    # text a day — a row a day to send and parse, not one per commit.
+    leads = union_all(
+        *(
+            select(
+                local_day := localdays.local_day_sql(f.started_at, dialect, zone, a, b),
+                literal(w),
+                joined_values(f.lead_us, dialect),
+            )
+            .where(
+                f.environment == environment,
+                *([f.service == service] if service else []),
+                f.started_at >= a,
+                f.started_at < b,
+                f.lead_us.is_not(None),
+            )
+            .group_by(local_day)
+            for a, b, w in ranges
+        )
+    )
+    for day, win, values in await session.execute(leads):
+        day_of(localdays.as_date(day), int(win)).leads.extend(split_values(values))
     return out
 
 
@@ -295,6 +315,10 @@ class Sample:
             self.runs = [sorted(v for run in self.runs for v in run)]
         pos = p * (self.n - 1)
         k = int(pos)
+        if len(self.runs) == 1:  # a day's values, an incident list: read off
+            run = self.runs[0]
+            a, b = run[k], run[min(k + 1, self.n - 1)]
+            return round((a + (pos - k) * (b - a)) / self.unit, 3)
         a = self._kth(k)
         b = a
         if k + 1 < self.n and sum(bisect_right(r, a) for r in self.runs) <= k + 1:
@@ -312,24 +336,20 @@ async def restore_percentiles(
     end: datetime,
 ) -> tuple[dict[int, Sample], dict[int, Sample], int]:
     """Time to restore of the incidents resolved (per window, per week), and how many
-    are open: one statement over the incidents resolved in the span (a few a day) and
-    the open ones, both by ``ix_incidents_resolved_at``."""
+    are open: the incidents resolved in the span (a few a day) are read, the open ones
+    counted, both by ``ix_incidents_resolved_at``."""
     lo = min(window_starts[0], week_bounds[0])
-    stmt = select(Incident.opened_at, Incident.resolved_at).where(
-        or_(
-            and_(Incident.resolved_at >= lo, Incident.resolved_at < end),
-            Incident.resolved_at.is_(None),
-        ),
+    scope = (
         Incident.environment == environment,
         *([Incident.service == service] if service else []),
     )
+    stmt = select(Incident.opened_at, Incident.resolved_at).where(
+        Incident.resolved_at >= lo, Incident.resolved_at < end, *scope
+    )
     by_window: dict[int, list[int]] = defaultdict(list)
     by_week: dict[int, list[int]] = defaultdict(list)
-    open_count = 0
     for opened, resolved in await session.execute(stmt):
-        if resolved is None:
-            open_count += 1
-            continue
+        assert resolved is not None  # resolved in the span
         value = (resolved - opened) // timedelta(microseconds=1)
         win = bisect_right(window_starts, resolved) - 1
         if win >= 0:
@@ -337,6 +357,10 @@ async def restore_percentiles(
         week = bisect_right(week_bounds, resolved) - 1
         if week >= 0:
             by_week[week].append(value)
+    # counted where they are: the open ones pile up with the history
+    open_count = await session.scalar(
+        select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None), *scope)
+    )
 
     def samples(values: dict[int, list[int]]) -> dict[int, Sample]:
         out: dict[int, Sample] = {}
@@ -345,4 +369,4 @@ async def restore_percentiles(
             out[key].add(found)
         return out
 
-    return samples(by_window), samples(by_week), open_count
+    return samples(by_window), samples(by_week), int(open_count or 0)

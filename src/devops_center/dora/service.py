@@ -106,8 +106,16 @@ async def dora_report(
         await session.execute(text("SET LOCAL jit = off"))
     use_rollups = await _rollups_cover(session, zone)
     the_plan = queries.plan(lo, end, [prev_start, start], zone, rollups=use_rollups)
+    # lead times are read for the two windows and the chart; the older weeks of the
+    # frequency level only count their deployment days
+    values_from = min(prev_start, chart_bounds[0])
     found = await queries.window_days(
-        session, the_plan, zone=zone, environment=environment, service=service
+        session,
+        the_plan,
+        zone=zone,
+        environment=environment,
+        service=service,
+        values_from=values_from,
     )
     current, previous = queries.Counts(), queries.Counts()
     bucket_counts: dict[int, queries.Counts] = defaultdict(queries.Counts)
@@ -220,6 +228,7 @@ async def dora_report(
             zone=zone,
             environment=environment,
             service=service,
+            values_from=values_from,
             durations=True,
         )
         for (day, win), entry in found.items():
