@@ -4,6 +4,7 @@ reaches both) and one scrape counts every request."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,20 @@ def _listening(port: int) -> int:
     """Listening TCP sockets on ``port`` (Linux's /proc/net/tcp: state 0A)."""
     rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
     return sum(r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A" for r in rows)
+
+
+def _children(pid: int) -> set[int]:
+    """The live web worker processes ``pid`` started."""
+    found = set()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            spawned = b"spawn_main" in (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and spawned:
+            found.add(int(entry.name))
+    return found
 
 
 def _free_port() -> int:
@@ -84,6 +99,17 @@ def test_two_web_workers_share_metrics(tmp_path: Path) -> None:
             healthy += sum(pool.map(keep_alive_client, range(BURST)))
         served_by = {p.stem.rsplit("_", 1)[1] for p in prometheus.glob("counter_*.db")}
         assert len(served_by) == 2, f"one worker took all {BURST} connections"
+        # A worker that dies is replaced by the supervisor.
+        killed = int(sorted(served_by)[0])
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            children = _children(proc.pid)
+            if killed not in children and len(children) == 2 and _listening(port) == 2:
+                break
+        else:
+            raise AssertionError(f"the killed worker was not replaced: {_children(proc.pid)}")
         with httpx.Client(base_url=base, timeout=5) as c:
             for _ in range(12):
                 assert c.get("/healthz", headers={"connection": "close"}).status_code == 200
