@@ -160,3 +160,22 @@ def test_a_long_module_is_caught_and_a_reason_excuses_it() -> None:
     assert len(check_source(module, "m.py", adapter=None)) == 1
     reason = "# house-rules: long because a migration is a frozen record\n"
     assert check_source(reason + module, "m.py", adapter=None) == []
+
+
+def test_every_module_below_the_adapters_is_forbidden_the_frameworks() -> None:
+    """A new top-level module or feature must be added to the import-linter contract that
+    keeps web, bot and CLI frameworks out of it (else it is checked by nothing)."""
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text())
+    contracts = config["tool"]["importlinter"]["contracts"]
+    forbidden = next(c for c in contracts if c["type"] == "forbidden")
+    covered = set(forbidden["source_modules"])
+    adapters = {"cli", "web", "bot", "worker", "migrations", "__init__", "__main__"}
+    top = {
+        p.stem
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").exists()) and p.stem not in adapters
+    }
+    missing = [m for m in sorted(f"devops_center.{n}" for n in top) if m not in covered]
+    assert not missing, f"not in the forbidden-imports contract: {missing}"

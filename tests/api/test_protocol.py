@@ -80,6 +80,31 @@ async def test_a_retried_create_returns_the_first_result(
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_kept_answer_goes_only_to_a_token_still_valid(
+    client: httpx.AsyncClient, people: dict[str, User], make_token: MakeToken, sessionmaker: Any
+) -> None:
+    """A replay is a request like any other: it counts against the rate limit (and says
+    so in its headers), and a token revoked since the first answer gets 401, not it."""
+    from devops_center.users.models import ApiToken
+
+    auth = {**await make_token("bugs:write", user=people["employee"]), "idempotency-key": "r1"}
+    first = await client.post("/api/v1/bugs", json=BUG, headers=auth)
+    again = await client.post("/api/v1/bugs", json=BUG, headers=auth)
+    assert again.headers["idempotent-replayed"] == "true"
+    left = int(first.headers["ratelimit-remaining"])
+    assert int(again.headers["ratelimit-remaining"]) == left - 1
+    mismatch = await client.post("/api/v1/bugs", json={**BUG, "title": "Other"}, headers=auth)
+    assert mismatch.status_code == 422 and int(mismatch.headers["ratelimit-remaining"]) == left - 2
+    async with sessionmaker() as s, s.begin():
+        token = (await s.execute(select(ApiToken))).scalars().one()
+        token.revoked_at = token.created_at
+    refused = await client.post("/api/v1/bugs", json=BUG, headers=auth)
+    assert refused.status_code == 401, refused.text
+    assert "idempotent-replayed" not in refused.headers
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "id" not in refused.json()
+
+
 async def test_concurrent_retries_file_one_bug(
     client: httpx.AsyncClient, people: dict[str, User], make_token: MakeToken, sessionmaker: Any
 ) -> None:

@@ -159,6 +159,29 @@ async def test_the_mini_app_signs_in_and_shows_the_hub_in_telegrams_dark_theme(
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_russian_user_reads_every_tab_whole_at_360_px(server: str, browser: Any) -> None:
+    context = await browser.new_context(viewport=SMALL, locale="ru-RU")
+    page = await context.new_page()
+    user = {"id": 4343, "first_name": "Ира", "language_code": "ru"}
+    await page.goto(app_url(server, make_init_data(user=user)))
+    await page.wait_for_url(f"{server}/support")
+    for path in ("/support", "/support/faq"):  # the active tab is bold: wider
+        await page.goto(server + path)
+        tabs = page.locator("nav.tg-tabs a")
+        assert await tabs.all_inner_texts() == [
+            "Главная", "Сообщить", "Вопросы и ответы", "Мои ошибки"
+        ]  # fmt: skip
+        cut = await page.evaluate(
+            "[...document.querySelectorAll('nav.tg-tabs a')]"
+            ".filter(a => a.scrollWidth > a.clientWidth).map(a => a.textContent)"
+        )
+        assert cut == [], f"cut tab labels on {path}: {cut}"
+        await no_overflow(page)
+    await shoot(page, "06-tabs-ru-dark-360")
+    await context.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_forged_init_data_shows_the_reason(server: str, browser: Any) -> None:
     context = await browser.new_context(viewport=SMALL, locale="en-US")
     page = await context.new_page()

@@ -107,6 +107,9 @@ def test_config_check_masks_secrets_and_explains(env: dict[str, str]) -> None:
     assert "ghp_" in out  # a masked prefix
     assert "telegram_bot" in out and "TELEGRAM_BOT_TOKEN is not set" in out
     assert "GITHUB_REPO is not set" in out
+    assert "FAQ search           hybrid: use-multilingual-v3" in out  # the ai extra is installed
+    lexical = dcc("config", "check", env={**env, "DCC_EMBEDDING_MODEL": "none"}).stdout
+    assert "FAQ search           lexical only: DCC_EMBEDDING_MODEL=none" in lexical
 
 
 def test_bad_configuration_is_one_line(env: dict[str, str]) -> None:

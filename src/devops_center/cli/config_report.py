@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from pydantic import SecretStr
 
+from devops_center.brain import embedder
 from devops_center.cli.common import load_settings
 from devops_center.config import Settings, mask_url
 from devops_center.support import uploads
@@ -39,6 +40,11 @@ def report(settings: Settings) -> list[str]:
     lines.append("Storage:")
     problem = uploads.storage_problem(settings)
     lines.append(f"  {'screenshots':<20} {'PROBLEM: ' + problem if problem else 'ok'}")
+    lines.append("")
+    lines.append("Support brain:")
+    brain = embedder.status(settings.embedding_model)
+    mode = "hybrid" if brain.available else "lexical only"
+    lines.append(f"  {'FAQ search':<20} {mode}: {brain.why}")
     return lines
 
 

@@ -43,7 +43,7 @@ from devops_center.deployments.models import (
     DeploymentDay,
     RollupState,
 )
-from devops_center.deployments.rollups import ALL_SERVICES
+from devops_center.deployments.rollup_values import ALL_SERVICES
 
 
 def _lead_us_sql(completed: Any, committed: Any, dialect: str) -> ColumnElement[Any]:
@@ -150,7 +150,7 @@ def _rebuild_days(
     conn: Connection, zone: tzinfo, lo: datetime, hi: datetime, *, whole_environment: bool
 ) -> None:
     """The rows of each service's days, or (``whole_environment``) of each environment's
-    days under :data:`~devops_center.deployments.rollups.ALL_SERVICES`."""
+    days under :data:`~devops_center.deployments.rollup_values.ALL_SERVICES`."""
     dialect = conn.dialect.name
     d, f = Deployment.__table__, CommitFirstDeploy.__table__
     d_service: Any = literal(ALL_SERVICES) if whole_environment else d.c.service

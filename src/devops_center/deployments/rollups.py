@@ -32,72 +32,45 @@ asked in another zone reads the raw rows of its window instead.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import (
-    Text,
     bindparam,
-    cast,
     delete,
     event,
-    func,
     insert,
     inspect,
-    literal_column,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from devops_center.deployments.localdays import as_date, local_date, local_midnight, zone_of
+from devops_center.deployments import rollup_days
+from devops_center.deployments.localdays import local_date, zone_of
 from devops_center.deployments.models import (
     CommitFirstDeploy,
     Deployment,
     DeploymentCommit,
-    DeploymentDay,
     RollupState,
 )
+from devops_center.deployments.rollup_values import (
+    ALL_SERVICES,
+    chunks,
+    join_values,
+    joined_values,
+    lead_us,
+    split_values,
+)
+
+__all__ = ["ALL_SERVICES", "join_values", "joined_values", "lead_us", "split_values"]
 
 _PENDING = "dcc.rollups.pending"
-# The service of the rows that hold a whole environment's day (no real service is
-# named so: the API requires a name). The report of all services reads one row a day.
-ALL_SERVICES = ""
-_CHUNK = 500  # values per IN (…): far below every database's limit
-_COUNTS = ("total", "running", "success", "failed", "rolled_back", "rework")
-
-
-def lead_us(completed: datetime, committed: datetime) -> int:
-    """Completed − committed in whole microseconds (what every path stores)."""
-    return (completed - committed) // timedelta(microseconds=1)
-
-
-def join_values(values: Iterable[int]) -> str | None:
-    text_ = ",".join(str(v) for v in values)
-    return text_ or None
-
-
-def split_values(value: str | None) -> list[int]:
-    # json's C parser reads a long list of integers several times faster than int()
-    return list(json.loads(f"[{value}]")) if value else []
-
-
-def joined_values(column: Any, dialect: str) -> Any:
-    """SQL: a group's integers (or comma-separated texts of them), comma-separated — what
-    :func:`split_values` reads; NULLs are left out."""
-    if dialect == "postgresql":
-        return func.string_agg(cast(column, Text), literal_column("','"))
-    return func.group_concat(column, literal_column("','"))
-
-
 # --------------------------------------------------------------- what was touched
 
 
@@ -125,7 +98,7 @@ def _note_old_image(session: Session, ids: Sequence[int]) -> None:
     commits' first deployments must be recomputed too."""
     pending = _pending(session)
     conn = session.connection()
-    for part in _chunks(list(ids)):
+    for part in chunks(list(ids)):
         rows = conn.execute(
             select(
                 Deployment.id, Deployment.service, Deployment.environment, Deployment.started_at
@@ -215,11 +188,6 @@ def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
 # -------------------------------------------------------------------- recomputing
 
 
-def _chunks(values: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
 def rollup_zone(conn: Connection) -> tzinfo:
     name = conn.execute(select(RollupState.timezone).where(RollupState.id == 1)).scalar()
     try:
@@ -247,7 +215,7 @@ def _apply(session: Session) -> None:
     firsts = set(pending.firsts)
     pairs_of: dict[int, set[tuple[str, str]]] = defaultdict(set, pending.pairs_of)
     shas_of: dict[int, set[str]] = defaultdict(set, pending.shas_of)
-    for part in _chunks(sorted(pending.ids)):
+    for part in chunks(sorted(pending.ids)):
         for dep_id, service, environment, started in conn.execute(
             select(
                 Deployment.id, Deployment.service, Deployment.environment, Deployment.started_at
@@ -269,7 +237,7 @@ def _apply(session: Session) -> None:
     days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of])
     buckets = {(s, e, local_date(at, zone)) for s, e, at in days}
     buckets |= {(ALL_SERVICES, e, d) for _s, e, d in buckets}
-    _recompute_days(conn, buckets, zone)
+    rollup_days.recompute_days(conn, buckets, zone)
 
 
 def _recompute_firsts(
@@ -291,7 +259,7 @@ def _recompute_firsts(
         keys_of[key[2]].append(key)
     best: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
     candidates: set[int] = set(changed)
-    for shas in _chunks(sorted(keys_of)):
+    for shas in chunks(sorted(keys_of)):
         holders: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
         for sha, dep_id, committed in conn.execute(
             select(
@@ -300,7 +268,7 @@ def _recompute_firsts(
         ):
             holders[int(dep_id)].append((sha, committed))
         candidates.update(holders)
-        for ids in _chunks(sorted(holders)):
+        for ids in chunks(sorted(holders)):
             for dep_id, service, environment, started, completed in conn.execute(
                 select(
                     Deployment.id,
@@ -319,7 +287,7 @@ def _recompute_firsts(
                         lead = lead_us(completed, committed) if completed is not None else None
                         best[key] = (started, dep_id, lead)
     stored: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
-    for ids in _chunks(sorted(candidates)):
+    for ids in chunks(sorted(candidates)):
         for service, environment, sha, started, dep_id, lead in conn.execute(
             select(
                 CommitFirstDeploy.service,
@@ -365,161 +333,3 @@ def _recompute_firsts(
             ],
         )
     return moved
-
-
-# Days further apart than this are recomputed by separate statements: one range read
-# per run of close days, not one over the whole history between them.
-_RUN_GAP = timedelta(days=7)
-
-
-def _recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo) -> None:
-    """Rebuild the roll-up rows of ``buckets`` (service, environment, local day): a
-    service's rows from the raw rows, then each environment's whole-day row
-    (:data:`ALL_SERVICES`) as the sum of that day's service rows — exact by
-    construction, and a few rows to read instead of every deployment of the day."""
-    _recompute_service_days(conn, {b for b in buckets if b[0] != ALL_SERVICES}, zone)
-    _sum_whole_days(conn, {(e, d) for _s, e, d in buckets})
-
-
-def _recompute_service_days(
-    conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo
-) -> None:
-    """For each run of close days, one read of the deployments and one of the first
-    deployments of those services, then one upsert and one delete for all."""
-    if not buckets:
-        return
-    days = sorted({d for _s, _e, d in buckets})
-    runs: list[list[date]] = [[days[0]]]
-    for day in days[1:]:
-        if day - runs[-1][-1] > _RUN_GAP:
-            runs.append([day])
-        else:
-            runs[-1].append(day)
-    counts: dict[tuple[str, str, date], dict[str, int]] = {}
-    durations: dict[tuple[str, str, date], list[int]] = defaultdict(list)
-    leads: dict[tuple[str, str, date], list[int]] = defaultdict(list)
-    for run in runs:
-        lo, hi = local_midnight(run[0], zone), local_midnight(run[-1] + timedelta(days=1), zone)
-        in_run = {b for b in buckets if run[0] <= b[2] <= run[-1]}
-        services = sorted({b[0] for b in in_run})
-        environments = sorted({b[1] for b in in_run})
-        for service, environment, started, status, kind, duration in conn.execute(
-            select(
-                Deployment.service,
-                Deployment.environment,
-                Deployment.started_at,
-                Deployment.status,
-                Deployment.kind,
-                Deployment.duration_seconds,
-            ).where(
-                Deployment.service.in_(services),
-                Deployment.environment.in_(environments),
-                Deployment.started_at >= lo,
-                Deployment.started_at < hi,
-            )
-        ):
-            key = (service, environment, local_date(started, zone))
-            if key in in_run:
-                c = counts.setdefault(key, dict.fromkeys(_COUNTS, 0))
-                c["total"] += 1
-                if status == "in_progress":
-                    c["running"] += 1
-                    continue
-                if status in c:
-                    c[status] += 1
-                if kind in ("rollback", "hotfix"):
-                    c["rework"] += 1
-                if status == "success" and duration is not None:
-                    durations[key].append(int(duration))
-        for service, environment, started, lead in conn.execute(
-            select(
-                CommitFirstDeploy.service,
-                CommitFirstDeploy.environment,
-                CommitFirstDeploy.started_at,
-                CommitFirstDeploy.lead_us,
-            ).where(
-                CommitFirstDeploy.service.in_(services),
-                CommitFirstDeploy.environment.in_(environments),
-                CommitFirstDeploy.started_at >= lo,
-                CommitFirstDeploy.started_at < hi,
-                CommitFirstDeploy.lead_us.is_not(None),
-            )
-        ):
-            key = (service, environment, local_date(started, zone))
-            if key in in_run:
-                leads[key].append(int(lead or 0))
-    _store_days(
-        conn,
-        buckets,
-        {
-            key: {
-                **c,
-                "leads": join_values(sorted(leads.get(key, []))),
-                "durations": join_values(sorted(durations.get(key, []))),
-            }
-            for key, c in counts.items()
-        },
-    )
-
-
-def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
-    """The (environment, day) rows of all services: sums of the service rows, their
-    values merged (one aggregate row a day, the values concatenated by the database)."""
-    if not days:
-        return
-    t = DeploymentDay
-    dialect = conn.dialect.name
-    rows: dict[tuple[str, str, date], dict[str, Any]] = {}
-    for environment in sorted({e for e, _d in days}):
-        for chunk in _chunks(sorted(d for e, d in days if e == environment)):
-            for day, *sums, leads, durations in conn.execute(
-                select(
-                    t.day,
-                    *(func.sum(getattr(t, n)) for n in _COUNTS),
-                    joined_values(t.leads, dialect),
-                    joined_values(t.durations, dialect),
-                )
-                .where(
-                    t.service != ALL_SERVICES,
-                    t.environment == environment,
-                    t.day.in_(chunk),
-                )
-                .group_by(t.day)
-            ):
-                rows[(ALL_SERVICES, environment, as_date(day))] = {
-                    **{n: int(v or 0) for n, v in zip(_COUNTS, sums, strict=True)},
-                    "leads": join_values(sorted(split_values(leads))),
-                    "durations": join_values(sorted(split_values(durations))),
-                }
-    _store_days(conn, {(ALL_SERVICES, e, d) for e, d in days}, rows)
-
-
-def _store_days(
-    conn: Connection,
-    buckets: set[tuple[str, str, date]],
-    rows: dict[tuple[str, str, date], dict[str, Any]],
-) -> None:
-    """Upsert ``rows``; delete the ``buckets`` that have none (nothing left that day)."""
-    empty = [b for b in sorted(buckets) if b not in rows]
-    if empty:
-        conn.execute(
-            delete(DeploymentDay).where(
-                DeploymentDay.service == bindparam("s"),
-                DeploymentDay.environment == bindparam("e"),
-                DeploymentDay.day == bindparam("d"),
-            ),
-            [{"s": s, "e": e, "d": d} for s, e, d in empty],
-        )
-    if rows:
-        ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(DeploymentDay)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["service", "environment", "day"],
-            set_={n: ins.excluded[n] for n in (*_COUNTS, "leads", "durations")},
-        )
-        conn.execute(
-            stmt,
-            [
-                {"service": s, "environment": e, "day": d, **row}
-                for (s, e, d), row in sorted(rows.items())
-            ],
-        )

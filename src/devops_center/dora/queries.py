@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.deployments import localdays
 from devops_center.deployments.models import CommitFirstDeploy, Deployment, DeploymentDay
-from devops_center.deployments.rollups import ALL_SERVICES, joined_values, split_values
+from devops_center.deployments.rollup_values import ALL_SERVICES, joined_values, split_values
 from devops_center.dora.rules import DeploymentStats
 from devops_center.incidents.models import Incident
 

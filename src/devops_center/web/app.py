@@ -211,18 +211,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiAuthError)
     async def api_auth(request: Request, exc: ApiAuthError) -> Response:
-        headers = dict(exc.headers)
-        if exc.status_code == 401:
-            headers["www-authenticate"] = "Bearer"
-        lang = await _lang(request)
-        return problems.problem(
-            request,
-            exc.status_code,
-            i18n.gettext(lang, exc.detail, **exc.params),
-            type_=exc.type_,
-            headers=headers,
-            required_scope=exc.required_scope,
-        )
+        return exc.response(request, await _lang(request))
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

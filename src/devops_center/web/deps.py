@@ -12,18 +12,20 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.apikit import ratelimit
 from devops_center.config import Settings
-from devops_center.i18n import lazy, negotiate_accept_language, pick_language
+from devops_center.i18n import gettext, lazy, negotiate_accept_language, pick_language
 from devops_center.users import service as users
 from devops_center.users import sessions as user_sessions
 from devops_center.users import throttle
 from devops_center.users import tokens as api_tokens
 from devops_center.users.access import Caller
 from devops_center.users.models import User
+from devops_center.web.api import problems
 from devops_center.web.session_cookie import (
     COOKIE_NAME,
     LANGUAGE_COOKIE,
@@ -63,6 +65,20 @@ class ApiAuthError(Exception):
         self.headers = headers or {}
         self.required_scope = required_scope
         self.params = params
+
+    def response(self, request: Request, lang: str) -> JSONResponse:
+        """The problem+json answer, in ``lang``."""
+        headers = dict(self.headers)
+        if self.status_code == 401:
+            headers["www-authenticate"] = "Bearer"
+        return problems.problem(
+            request,
+            self.status_code,
+            gettext(lang, self.detail, **self.params),
+            type_=self.type_,
+            headers=headers,
+            required_scope=self.required_scope,
+        )
 
 
 def get_settings(request: Request) -> Settings:
@@ -249,15 +265,14 @@ def require_scope(
     """
 
     async def dependency(request: Request, session: SessionDep) -> Caller:
-        header = request.headers.get("authorization", "")
-        kind, _, value = header.partition(" ")
-        if kind.lower() == "bearer" and value.strip():
-            caller = await _token_caller(request, value.strip()[:200])
+        value = bearer_token(request.headers.get("authorization", ""))
+        if value is not None:
+            caller = await token_caller(request, value)
             if scope and not caller.can(scope):
                 raise ApiAuthError(
                     403,
                     lazy("This token lacks the scope %(scope)s")
-                    if caller.user is None or scope in caller.token_scopes
+                    if scope not in caller.token_scopes
                     else lazy("The user of this token may not use the scope %(scope)s"),
                     type_="scope",
                     required_scope=scope,
@@ -275,7 +290,13 @@ def require_scope(
     return dependency
 
 
-async def _token_caller(request: Request, plaintext: str) -> Caller:
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header (None for anything else)."""
+    kind, _, value = header.partition(" ")
+    return value.strip()[:200] if kind.lower() == "bearer" and value.strip() else None
+
+
+async def token_caller(request: Request, plaintext: str) -> Caller:
     """Verify the token and count the request, in a short transaction of its own that
     commits before the route's work (on SQLite the route's transaction must not read
     before another connection writes, or its own first write fails)."""

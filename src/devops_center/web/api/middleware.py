@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devops_center import i18n
 from devops_center.apikit import idempotency
+from devops_center.web import deps
 from devops_center.web.api import problems
 
 log = logging.getLogger("devops_center.web.api")
@@ -157,6 +158,10 @@ class ApiMiddleware:
             claim = await idempotency.claim(
                 session, client=client, key=key, fingerprint=fingerprint
             )
+        if claim.outcome != "proceed":
+            if not await self._still_allowed(request, credentials, lang, send):
+                return
+            send = self._with_rate_headers(scope, send)
         if claim.outcome == "replay":
             headers = [(k.encode(), v.encode()) for k, v in claim.headers]
             headers.append((b"idempotent-replayed", b"true"))
@@ -181,6 +186,22 @@ class ApiMiddleware:
             return
         assert claim.record_id is not None
         await self._run_and_keep(scope, receive, send, body, key, claim.record_id)
+
+    async def _still_allowed(
+        self, request: Request, credentials: str, lang: str, send: Send
+    ) -> bool:
+        """An answer kept for a key (or a refusal naming the key) goes only to a token
+        that is still valid, and counts against its rate limit like any request; else
+        the token's 401/429 is sent. (A new request is checked by its route.)"""
+        token = deps.bearer_token(credentials)
+        try:
+            if token is None:
+                raise deps.ApiAuthError(401, i18n.lazy("Missing bearer token"))
+            await deps.token_caller(request, token)
+        except deps.ApiAuthError as exc:
+            await exc.response(request, lang)(request.scope, request.receive, send)
+            return False
+        return True
 
     async def _run_and_keep(
         self, scope: Scope, receive: Receive, send: Send, body: bytes, key: str, record_id: int

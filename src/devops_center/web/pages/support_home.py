@@ -88,6 +88,8 @@ async def bug_suggestions(
     client_token: str = "",
 ) -> Response:
     """Answers and known issues for the bug being written (HTMX, as the user types)."""
+    if len(title.strip()) + len(actual.strip()) < 3:  # nothing to look for yet
+        return Response(status_code=200)
     found = await answers.ask(
         session,
         f"{title.strip()[:200]}. {actual.strip()[:300]}".strip(". "),

@@ -1,0 +1,182 @@
+"""The roll-up rows of days (``deployment_days``), recomputed for the (service,
+environment, local day) buckets a transaction touched: a service's rows from the raw
+rows, an environment's whole-day row as the sum of that day's service rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from devops_center.deployments.localdays import as_date, local_date, local_midnight
+from devops_center.deployments.models import CommitFirstDeploy, Deployment, DeploymentDay
+from devops_center.deployments.rollup_values import (
+    ALL_SERVICES,
+    COUNTS,
+    chunks,
+    join_values,
+    joined_values,
+    split_values,
+)
+
+# Days further apart than this are recomputed by separate statements: one range read
+# per run of close days, not one over the whole history between them.
+_RUN_GAP = timedelta(days=7)
+
+
+def recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo) -> None:
+    """Rebuild the roll-up rows of ``buckets`` (service, environment, local day): a
+    service's rows from the raw rows, then each environment's whole-day row
+    (:data:`ALL_SERVICES`) as the sum of that day's service rows — exact by
+    construction, and a few rows to read instead of every deployment of the day."""
+    _recompute_service_days(conn, {b for b in buckets if b[0] != ALL_SERVICES}, zone)
+    _sum_whole_days(conn, {(e, d) for _s, e, d in buckets})
+
+
+def _recompute_service_days(
+    conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo
+) -> None:
+    """For each run of close days, one read of the deployments and one of the first
+    deployments of those services, then one upsert and one delete for all."""
+    if not buckets:
+        return
+    days = sorted({d for _s, _e, d in buckets})
+    runs: list[list[date]] = [[days[0]]]
+    for day in days[1:]:
+        if day - runs[-1][-1] > _RUN_GAP:
+            runs.append([day])
+        else:
+            runs[-1].append(day)
+    counts: dict[tuple[str, str, date], dict[str, int]] = {}
+    durations: dict[tuple[str, str, date], list[int]] = defaultdict(list)
+    leads: dict[tuple[str, str, date], list[int]] = defaultdict(list)
+    for run in runs:
+        lo, hi = local_midnight(run[0], zone), local_midnight(run[-1] + timedelta(days=1), zone)
+        in_run = {b for b in buckets if run[0] <= b[2] <= run[-1]}
+        services = sorted({b[0] for b in in_run})
+        environments = sorted({b[1] for b in in_run})
+        for service, environment, started, status, kind, duration in conn.execute(
+            select(
+                Deployment.service,
+                Deployment.environment,
+                Deployment.started_at,
+                Deployment.status,
+                Deployment.kind,
+                Deployment.duration_seconds,
+            ).where(
+                Deployment.service.in_(services),
+                Deployment.environment.in_(environments),
+                Deployment.started_at >= lo,
+                Deployment.started_at < hi,
+            )
+        ):
+            key = (service, environment, local_date(started, zone))
+            if key in in_run:
+                c = counts.setdefault(key, dict.fromkeys(COUNTS, 0))
+                c["total"] += 1
+                if status == "in_progress":
+                    c["running"] += 1
+                    continue
+                if status in c:
+                    c[status] += 1
+                if kind in ("rollback", "hotfix"):
+                    c["rework"] += 1
+                if status == "success" and duration is not None:
+                    durations[key].append(int(duration))
+        for service, environment, started, lead in conn.execute(
+            select(
+                CommitFirstDeploy.service,
+                CommitFirstDeploy.environment,
+                CommitFirstDeploy.started_at,
+                CommitFirstDeploy.lead_us,
+            ).where(
+                CommitFirstDeploy.service.in_(services),
+                CommitFirstDeploy.environment.in_(environments),
+                CommitFirstDeploy.started_at >= lo,
+                CommitFirstDeploy.started_at < hi,
+                CommitFirstDeploy.lead_us.is_not(None),
+            )
+        ):
+            key = (service, environment, local_date(started, zone))
+            if key in in_run:
+                leads[key].append(int(lead or 0))
+    _store_days(
+        conn,
+        buckets,
+        {
+            key: {
+                **c,
+                "leads": join_values(sorted(leads.get(key, []))),
+                "durations": join_values(sorted(durations.get(key, []))),
+            }
+            for key, c in counts.items()
+        },
+    )
+
+
+def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
+    """The (environment, day) rows of all services: sums of the service rows, their
+    values merged (one aggregate row a day, the values concatenated by the database)."""
+    if not days:
+        return
+    t = DeploymentDay
+    dialect = conn.dialect.name
+    rows: dict[tuple[str, str, date], dict[str, Any]] = {}
+    for environment in sorted({e for e, _d in days}):
+        for chunk in chunks(sorted(d for e, d in days if e == environment)):
+            for day, *sums, leads, durations in conn.execute(
+                select(
+                    t.day,
+                    *(func.sum(getattr(t, n)) for n in COUNTS),
+                    joined_values(t.leads, dialect),
+                    joined_values(t.durations, dialect),
+                )
+                .where(
+                    t.service != ALL_SERVICES,
+                    t.environment == environment,
+                    t.day.in_(chunk),
+                )
+                .group_by(t.day)
+            ):
+                rows[(ALL_SERVICES, environment, as_date(day))] = {
+                    **{n: int(v or 0) for n, v in zip(COUNTS, sums, strict=True)},
+                    "leads": join_values(sorted(split_values(leads))),
+                    "durations": join_values(sorted(split_values(durations))),
+                }
+    _store_days(conn, {(ALL_SERVICES, e, d) for e, d in days}, rows)
+
+
+def _store_days(
+    conn: Connection,
+    buckets: set[tuple[str, str, date]],
+    rows: dict[tuple[str, str, date], dict[str, Any]],
+) -> None:
+    """Upsert ``rows``; delete the ``buckets`` that have none (nothing left that day)."""
+    empty = [b for b in sorted(buckets) if b not in rows]
+    if empty:
+        conn.execute(
+            delete(DeploymentDay).where(
+                DeploymentDay.service == bindparam("s"),
+                DeploymentDay.environment == bindparam("e"),
+                DeploymentDay.day == bindparam("d"),
+            ),
+            [{"s": s, "e": e, "d": d} for s, e, d in empty],
+        )
+    if rows:
+        ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(DeploymentDay)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["service", "environment", "day"],
+            set_={n: ins.excluded[n] for n in (*COUNTS, "leads", "durations")},
+        )
+        conn.execute(
+            stmt,
+            [
+                {"service": s, "environment": e, "day": d, **row}
+                for (s, e, d), row in sorted(rows.items())
+            ],
+        )

@@ -1,0 +1,46 @@
+"""The values the DORA roll-ups store, and how they are written, read and joined in SQL:
+shared by the write path (:mod:`~devops_center.deployments.rollups`), the day rows
+(:mod:`~devops_center.deployments.rollup_days`), the rebuild and the report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Text, cast, func, literal_column
+
+# The service of the rows that hold a whole environment's day (no real service is
+# named so: the API requires a name). The report of all services reads one row a day.
+ALL_SERVICES = ""
+CHUNK = 500  # values per IN (…): far below every database's limit
+COUNTS = ("total", "running", "success", "failed", "rolled_back", "rework")
+
+
+def lead_us(completed: datetime, committed: datetime) -> int:
+    """Completed − committed in whole microseconds (what every path stores)."""
+    return (completed - committed) // timedelta(microseconds=1)
+
+
+def join_values(values: Iterable[int]) -> str | None:
+    text_ = ",".join(str(v) for v in values)
+    return text_ or None
+
+
+def split_values(value: str | None) -> list[int]:
+    # json's C parser reads a long list of integers several times faster than int()
+    return list(json.loads(f"[{value}]")) if value else []
+
+
+def joined_values(column: Any, dialect: str) -> Any:
+    """SQL: a group's integers (or comma-separated texts of them), comma-separated — what
+    :func:`split_values` reads; NULLs are left out."""
+    if dialect == "postgresql":
+        return func.string_agg(cast(column, Text), literal_column("','"))
+    return func.group_concat(column, literal_column("','"))
+
+
+def chunks(values: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
