@@ -36,6 +36,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r src
 	$(BIN)/lint-imports
+	$(BIN)/vulture --min-confidence 100
 	$(BIN)/actionlint -shellcheck=$(BIN)/shellcheck -pyflakes= .github/workflows/*.yml && $(BIN)/shellcheck --severity=warning .ci/run
 	$(BIN)/hadolint --ignore DL3008 deploy/Dockerfile
 

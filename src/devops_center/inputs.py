@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 LINK_SCHEMES = ("http", "https")
@@ -45,4 +46,18 @@ def check_http_url(value: str) -> str:
     """A pydantic validator: ``value`` unless it is not an :func:`is_http_url` URL."""
     if not is_http_url(value):
         raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def utc_instant(value: datetime, *, years: tuple[int, int]) -> datetime:
+    """A point in time in UTC (naive = UTC), within ``years`` (first, last); ValueError
+    with a message for a pydantic validator otherwise."""
+    try:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError("is not a valid point in time") from exc
+    if not years[0] <= value.year <= years[1]:
+        raise ValueError(f"must be between the years {years[0]} and {years[1]}")
     return value

@@ -109,6 +109,37 @@ def test_analysis_of_the_fixture_tree(tmp_path: Path) -> None:
         "shop.core": (3, 1, 1, True),  # shop ⇄ shop.core at run time
         "shop.plugins": (2, 0, 1, False),  # its own cycle is inside the package
     }
+
     assert analysis.packages["shop.core"].loc == sum(
         analysis.modules[m].loc for m in ("shop.core", "shop.core.models", "shop.core.prices")
     )
+
+
+def test_a_package_and_the_packages_in_it_are_no_cycle_of_themselves(tmp_path: Path) -> None:
+    """web imports web.pages and web.pages imports web.deps, module by module without
+    a cycle: neither package is in one. Two packages side by side that import each other
+    are."""
+    root = tmp_path / "app"
+    files = {
+        "__init__.py": "",
+        "main.py": "import app.web.server\n",
+        "web/__init__.py": "",
+        "web/server.py": "from app.web.pages import home\n",
+        "web/deps.py": "",
+        "web/pages/__init__.py": "",
+        "web/pages/home.py": "from app.web import deps\nimport app.main_settings\n",
+        "main_settings.py": "",
+        "a/__init__.py": "",
+        "a/x.py": "import app.b.y\n",
+        "b/__init__.py": "",
+        "b/y.py": "",
+        "b/z.py": "import app.a.w\n",
+        "a/w.py": "",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    analysis = analyse(parse_tree(root))
+    assert analysis.cycles == []
+    looped = sorted(n for n, p in analysis.packages.items() if p.in_cycle)
+    assert looped == ["app.a", "app.b"]

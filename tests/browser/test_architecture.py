@@ -129,6 +129,18 @@ async def test_the_graph_is_drawn_and_searched(
     await page.wait_for_load_state()
     assert "shop.core.prices" in await page.inner_text("h1")
     await _shoot(page, "shop-module")
+    # in Russian on a phone: no sideways scrolling (the longer labels of the pickers)
+    await page.click("button[name=language][value=ru]")
+    await page.wait_for_load_state()
+    await page.set_viewport_size(PHONE)
+    for path in (
+        "/admin/architecture?name=shop",
+        "/admin/architecture/module?scan=shop&name=shop.core.prices",
+    ):
+        await page.goto(server + path)
+        assert await page.get_attribute("html", "lang") == "ru"
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide in Russian"
     assert not problems, problems
 
 

@@ -170,10 +170,11 @@ def test_backup_and_restore_round_trip(databases: NewDatabase, tmp_path: Path) -
     assert mode(backup) == 0o600
     assert mode(var / "backups") == 0o700
 
-    elsewhere = tmp_path / "new-dir" / f"copy.{suffix(live)}"
+    elsewhere = tmp_path / "new-dir" / "sub" / f"copy.{suffix(live)}"
     again = dcc("backup", "--output", str(elsewhere), env=env)
     assert again.exit_code == 0, again.stderr
     assert mode(elsewhere) == 0o600 and mode(elsewhere.parent) == 0o700
+    assert mode(tmp_path / "new-dir") == 0o700  # every directory it made
     twice = dcc("backup", "--output", str(elsewhere), env=env)
     assert twice.exit_code == 2 and "exists already" in twice.stderr
 

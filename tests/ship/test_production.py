@@ -236,7 +236,7 @@ def github() -> Iterator[GithubStandIn]:
     server = GithubStandIn(repo=REPO).start()
     server.delay = 0.25  # GitHub's API takes a few hundred milliseconds a call
     # The SIGKILLed worker's connection is reset mid-request: expected, not worth a trace.
-    server.server.handle_error = lambda request, client_address: None
+    server.server.handle_error = lambda *_request_and_address: None
     try:
         yield server
     finally:

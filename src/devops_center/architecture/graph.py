@@ -8,7 +8,7 @@ needs scipy and numpy, which is a lot to install for graphs of a few hundred nod
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from devops_center.architecture.parser import Edge, Tree
 
@@ -191,8 +191,14 @@ def analyse(tree: Tree) -> Analysis:
             if runtime_only and e.type_checking:
                 continue
             a, b = package_of[e.source], package_of[e.target]
-            if a and b and a != b:
-                out.append((a, b))
+            if not a or not b or a == b:
+                continue
+            # A package and one nested in it (web and web.pages, the top package and any
+            # other) import each other as layers do, module by module without a cycle:
+            # of themselves, packages side by side make a package cycle, nested ones not.
+            if runtime_only and (b.startswith(a + ".") or a.startswith(b + ".")):
+                continue
+            out.append((a, b))
         return out
 
     package_figures, _ = _figures(
@@ -202,6 +208,11 @@ def analyse(tree: Tree) -> Analysis:
         package_loc,
         package_size,
     )
+    # ... and the packages a module cycle runs through (one inside a package stays its own)
+    for cycle in module_cycles:
+        crossed = {package_of[m] for m in cycle if package_of[m]}
+        for name in crossed if len(crossed) > 1 else ():
+            package_figures[name] = replace(package_figures[name], in_cycle=True)
     return Analysis(modules=module_figures, packages=package_figures, cycles=module_cycles)
 
 

@@ -7,7 +7,7 @@ sizes fit the columns, strings carry no NUL bytes, timestamps are real UTC insta
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from devops_center.deployments.models import FAILURE_REASON_MAX
-from devops_center.inputs import check_http_url
+from devops_center.inputs import check_http_url, utc_instant
 
 DeployStatus = Literal["in_progress", "success", "failed", "rolled_back"]
 DeployKind = Literal["normal", "rollback", "hotfix"]
@@ -55,15 +55,7 @@ def _timestamp_text(value: Any) -> Any:
 
 
 def _utc(value: datetime) -> datetime:
-    try:
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
-    except (OverflowError, ValueError) as exc:
-        raise ValueError("is not a valid point in time") from exc
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
-    return value
+    return utc_instant(value, years=(MIN_YEAR, MAX_YEAR))
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]

@@ -151,9 +151,6 @@ class BugFollower(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-COMMENT_SOURCES = ("web", "telegram", "api", "github")
-
-
 class BugComment(Base):
     """One message of a bug's conversation: the reporter's, the team's (maybe an internal
     note, which the reporter never sees) or a GitHub issue comment mirrored here.

@@ -60,6 +60,12 @@ def _refuse_not_image() -> UploadInvalid:
     return UploadInvalid(lazy("The screenshot must be a PNG, JPEG or WebP image"))
 
 
+def _refuse_too_many_pixels() -> UploadInvalid:
+    return UploadInvalid(
+        lazy("The image is too large: at most %(mp)s megapixels"), mp=MAX_PIXELS // 1_000_000
+    )
+
+
 def check_size(data: bytes, *, max_bytes: int) -> None:
     """UploadInvalid for an empty or too large file (no decoding: cheap, on the loop)."""
     if not data:
@@ -82,17 +88,16 @@ def validate_image(data: bytes, *, max_bytes: int) -> tuple[Image.Image, str]:
             if fmt not in FORMATS:
                 raise _refuse_not_image()
             if probe.width * probe.height > MAX_PIXELS:
-                raise UploadInvalid(
-                    lazy("The image is too large: at most %(mp)s megapixels"),
-                    mp=MAX_PIXELS // 1_000_000,
-                )
+                raise _refuse_too_many_pixels()
             probe.verify()  # structure and checksums
         # verify() leaves the image unusable: decode it fully to catch truncated data.
         image = Image.open(io.BytesIO(data))
         image.load()
     except UploadInvalid:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own limit: the header alone says so
+        raise _refuse_too_many_pixels() from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise _refuse_not_image() from None
     return image, fmt
 

@@ -53,10 +53,13 @@ def default_backup_path(database_url: str, var_dir: Path) -> Path:
 
 
 def private_dir(path: Path, *, ours: bool) -> None:
-    """Create ``path`` 0700; a directory of our own (``var/backups``) is made 0700 too."""
+    """Create ``path`` 0700, and each missing directory above it; a directory of our own
+    (``var/backups``) is made 0700 too."""
     if not path.exists():
+        missing = [path, *(p for p in path.parents if not p.exists())]
         path.mkdir(mode=0o700, parents=True)
-        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+        for made in missing:
+            made.chmod(0o700)  # mkdir's mode is filtered by the umask (parents: ignored)
     elif ours:
         path.chmod(0o700)
 

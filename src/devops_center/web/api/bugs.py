@@ -27,12 +27,14 @@ from devops_center.users import tokens as api_tokens
 from devops_center.users.access import Caller
 from devops_center.users.models import User
 from devops_center.web.api.common import (
+    IMAGE_RESPONSES,
     Cursor,
     IdempotencyKey,
     Limit,
     UtcDateTime,
     decode_cursor,
     encode_cursor,
+    image_file,
     read_body_with_file,
     scope_doc,
 )
@@ -207,16 +209,7 @@ async def get_bug(session: SessionDep, caller: Reader, bug_id: RowId) -> BugOut:
 @router.get(
     "/bugs/{bug_id}/screenshot",
     response_class=FileResponse,
-    responses={
-        200: {
-            "description": "The image",
-            "content": {
-                t: {"schema": {"type": "string", "format": "binary"}}
-                for t in ("image/png", "image/jpeg", "image/webp")
-            },
-        },
-        **problem_responses(*COMMON, 404),
-    },
+    responses=IMAGE_RESPONSES,
     summary="A bug's screenshot",
     openapi_extra=scope_doc("bugs:read"),
 )
@@ -227,11 +220,7 @@ async def get_screenshot(
     if not bug.screenshot_key:
         raise NotFound(lazy("No such screenshot"))
     stored = uploads.open_image(settings, bug.screenshot_key)
-    return FileResponse(
-        stored.path,
-        media_type=stored.content_type,
-        headers={"cache-control": "private, max-age=3600"},
-    )
+    return image_file(stored)
 
 
 def _client_token(caller: Caller, key: str | None) -> str | None:

@@ -21,7 +21,13 @@ from devops_center.support.models import BugComment
 from devops_center.users import tokens as api_tokens
 from devops_center.users.access import Caller
 from devops_center.web.api.bugs import BugOut, _client_token, _schema
-from devops_center.web.api.common import IdempotencyKey, read_body_with_file, scope_doc
+from devops_center.web.api.common import (
+    IMAGE_RESPONSES,
+    IdempotencyKey,
+    image_file,
+    read_body_with_file,
+    scope_doc,
+)
 from devops_center.web.api.problems import COMMON, problem_responses
 from devops_center.web.deps import RowId, SessionDep, SettingsDep, require_scope
 
@@ -212,16 +218,7 @@ async def get_comment(
 @router.get(
     "/bugs/{bug_id}/comments/{comment_id}/attachment",
     response_class=FileResponse,
-    responses={
-        200: {
-            "description": "The image",
-            "content": {
-                t: {"schema": {"type": "string", "format": "binary"}}
-                for t in ("image/png", "image/jpeg", "image/webp")
-            },
-        },
-        **problem_responses(*COMMON, 404),
-    },
+    responses=IMAGE_RESPONSES,
     summary="A comment's attached image",
     openapi_extra=scope_doc("bugs:read"),
 )
@@ -240,11 +237,7 @@ async def get_attachment(
         viewer_id=caller.actor_id,
         team=_team(caller),
     )
-    return FileResponse(
-        stored.path,
-        media_type=stored.content_type,
-        headers={"cache-control": "private, max-age=3600"},
-    )
+    return image_file(stored)
 
 
 @router.get(

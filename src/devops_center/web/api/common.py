@@ -11,8 +11,13 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
 from pydantic import AfterValidator, BaseModel, ValidationError
 from starlette.datastructures import UploadFile
+
+from devops_center.inputs import utc_instant
+from devops_center.support.uploads import StoredImage
+from devops_center.web.api.problems import COMMON, problem_responses
 
 MIN_YEAR, MAX_YEAR = 1970, 2200
 M = TypeVar("M", bound=BaseModel)
@@ -45,15 +50,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
 
 
 def _utc(value: datetime) -> datetime:
-    try:
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
-    except (OverflowError, ValueError) as exc:
-        raise ValueError("is not a valid point in time") from exc
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
-    return value
+    return utc_instant(value, years=(MIN_YEAR, MAX_YEAR))
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
@@ -121,3 +118,24 @@ async def read_body_with_file(
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
+
+
+# A stored image (a screenshot, an attachment), as the API serves it.
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The image",
+        "content": {
+            t: {"schema": {"type": "string", "format": "binary"}}
+            for t in ("image/png", "image/jpeg", "image/webp")
+        },
+    },
+    **problem_responses(*COMMON, 404),
+}
+
+
+def image_file(stored: StoredImage) -> FileResponse:
+    return FileResponse(
+        stored.path,
+        media_type=stored.content_type,
+        headers={"cache-control": "private, max-age=3600"},
+    )
