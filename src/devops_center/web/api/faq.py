@@ -94,7 +94,10 @@ class FaqHit(BaseModel):
     answer: str
     category: str
     score: float = Field(
-        description="Fused relevance, 0–1 (1 = first in every list with the largest vote boost)"
+        description=(
+            "Fused rank, 0–1 (1 = first in every list with the largest vote boost): it orders"
+            " the items, it does not say whether they answer — `confident` does"
+        )
     )
 
 
