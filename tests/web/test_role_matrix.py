@@ -18,6 +18,7 @@ from tests.conftest import csrf_token
 MATRIX: list[tuple[str, str, int, int, int, int, int]] = [
     ("GET", "/healthz", 200, 200, 200, 200, 200),
     ("GET", "/readyz", 200, 200, 200, 200, 200),
+    ("GET", "/favicon.ico", 204, 204, 204, 204, 204),
     ("GET", "/", 303, 303, 303, 303, 303),
     ("GET", "/login", 200, 303, 303, 303, 303),
     ("GET", "/support", 303, 200, 200, 200, 200),
