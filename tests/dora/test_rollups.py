@@ -362,3 +362,42 @@ async def test_dcc_dora_rebuild_puts_the_days_in_the_configured_zone(
         CliRunner().invoke, cli_app, ["dora", "rebuild", "--timezone", "Mars/Olympus"], env=env
     )
     assert bad.exit_code == 2 and "unknown time zone" in bad.output
+
+
+async def test_concurrent_registrations_keep_the_environments_day_exact(
+    sessionmaker, settings
+) -> None:
+    """Forty registrations of twenty services at once, all on one day: each service's
+    rows are summed into the environment's day row under a lock taken last; the result
+    equals a rebuild (on PostgreSQL they run truly at once; SQLite takes turns)."""
+    import asyncio
+
+    async with sessionmaker() as s, s.begin():
+        await rebuild.rebuild_async(s, "UTC")
+    day = NOW - timedelta(hours=3)
+
+    async def register(i: int) -> None:
+        started = day + timedelta(seconds=i * 7)
+        data = DeploymentIn(
+            commit_sha=SHAS[i % len(SHAS)],
+            started_at=started,
+            completed_at=started + timedelta(seconds=60 + i),
+            status="failed" if i % 5 == 0 else "success",
+            service=f"svc-{i % 20}",
+            environment="production",
+            external_id=f"race-{i}",
+            commits=[CommitIn(sha=f"{i + 1000:040x}", committed_at=started - timedelta(hours=i))],
+        )
+        async with sessionmaker() as s, s.begin():
+            await deployments.record(s, data=data, settings=settings)
+
+    await asyncio.gather(*(register(i) for i in range(40)))
+    async with sessionmaker() as s:
+        incremental = await _tables(s)
+    whole = [r for r in incremental[0] if r[0] == rollups.ALL_SERVICES]
+    # 40 deployments, the 32 successful ones with a lead time each
+    assert len(whole) == 1 and whole[0][3] == 40 and len(whole[0][9]) == 32, whole
+    async with sessionmaker() as s, s.begin():
+        await rebuild.rebuild_async(s, "UTC")
+    async with sessionmaker() as s:
+        assert await _tables(s) == incremental

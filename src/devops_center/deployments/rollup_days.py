@@ -4,11 +4,13 @@ rows, an environment's whole-day row as the sum of that day's service rows."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -29,13 +31,28 @@ from devops_center.deployments.rollup_values import (
 _RUN_GAP = timedelta(days=7)
 
 
+def lock(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
+    """Transaction-level advisory locks of (service, environment) pairs, in one order."""
+    if conn.dialect.name != "postgresql":
+        return  # SQLite has one writer at a time
+    for service, environment in sorted(set(pairs)):
+        digest = hashlib.blake2b(f"dora:{service}@{environment}".encode(), digest_size=8)
+        key = int.from_bytes(digest.digest(), "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo) -> None:
     """Rebuild the roll-up rows of ``buckets`` (service, environment, local day): a
     service's rows from the raw rows, then each environment's whole-day row
     (:data:`ALL_SERVICES`) as the sum of that day's service rows — exact by
     construction, and a few rows to read instead of every deployment of the day."""
     _recompute_service_days(conn, {b for b in buckets if b[0] != ALL_SERVICES}, zone)
-    _sum_whole_days(conn, {(e, d) for _s, e, d in buckets})
+    days = {(e, d) for _s, e, d in buckets}
+    # Taken last and held to COMMIT: the sum below is a new statement that sees every
+    # service row committed before the lock was granted (read committed), and the
+    # registrations of other services wait only for this sum and the COMMIT.
+    lock(conn, {(ALL_SERVICES, e) for e, _d in days})
+    _sum_whole_days(conn, days)
 
 
 def _recompute_service_days(

@@ -23,7 +23,8 @@ from scratch. What a transaction touched is noted
 
 On PostgreSQL each (service, environment) is locked (a transaction-level advisory
 lock) for the recomputation, so two registrations of the same service never compute
-from snapshots that miss each other's rows. Days are those of the time zone stored in
+from snapshots that miss each other's rows; the environment's whole-day row is summed
+under its own lock, taken last. Days are those of the time zone stored in
 ``deployment_rollup_state`` (set by :mod:`~devops_center.deployments.rebuild`,
 ``dcc dora rebuild``); a report
 asked in another zone reads the raw rows of its window instead.
@@ -31,7 +32,6 @@ asked in another zone reads the raw rows of its window instead.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +45,6 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
-    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -196,15 +195,6 @@ def rollup_zone(conn: Connection) -> tzinfo:
         return UTC
 
 
-def _lock(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
-    if conn.dialect.name != "postgresql":
-        return  # SQLite has one writer at a time
-    for service, environment in sorted(set(pairs)):
-        digest = hashlib.blake2b(f"dora:{service}@{environment}".encode(), digest_size=8)
-        key = int.from_bytes(digest.digest(), "big", signed=True)
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-
-
 def _apply(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not isinstance(pending, _Pending) or not pending:
@@ -233,7 +223,9 @@ def _apply(session: Session) -> None:
         for service, environment in pairs:
             firsts.update((service, environment, sha) for sha in shas_of.get(dep_id, ()))
     pairs = {(s, e) for s, e, _ in days} | {(s, e) for s, e, _ in firsts}
-    _lock(conn, pairs | {(ALL_SERVICES, e) for _s, e in pairs})
+    # The environments' whole-day rows are locked later, around their sums only: every
+    # registration of an environment takes that lock, so it is held for milliseconds.
+    rollup_days.lock(conn, pairs)
     days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of])
     buckets = {(s, e, local_date(at, zone)) for s, e, at in days}
     buckets |= {(ALL_SERVICES, e, d) for _s, e, d in buckets}
