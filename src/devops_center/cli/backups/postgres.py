@@ -260,7 +260,12 @@ END $dcc$;
         for f in (out, restore_err, psql_err):
             f.seek(0)
         printed = out.read().decode(errors="replace").splitlines()
-        problem = (psql_err if complete else restore_err).read().decode(errors="replace")
-    if psql.returncode != 0 or not complete:
-        raise (BackupError if complete else _ArchiveBroken)(one_line(problem))
+        psql_problem = psql_err.read().decode(errors="replace")
+        restore_problem = restore_err.read().decode(errors="replace")
+    if psql.returncode != 0 and (complete or not restore_problem.strip()):
+        # psql stopped first (a deadlock with a running process under --force, say) and
+        # pg_restore died silently on the closed pipe: psql's error is the cause
+        raise BackupError(one_line(psql_problem))
+    if not complete:
+        raise _ArchiveBroken(one_line(restore_problem))
     return printed
