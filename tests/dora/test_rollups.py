@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from devops_center.deployments import rebuild, rollups
+from devops_center.deployments import rebuild, rollup_values, rollups
 from devops_center.deployments import service as deployments
 from devops_center.deployments.models import (
     CommitFirstDeploy,
@@ -48,8 +48,8 @@ async def _tables(session: Any) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ..
             r.failed,
             r.rolled_back,
             r.rework,
-            tuple(sorted(rollups.split_values(r.leads))),
-            tuple(sorted(rollups.split_values(r.durations))),
+            tuple(sorted(rollup_values.split_values(r.leads))),
+            tuple(sorted(rollup_values.split_values(r.durations))),
         )
         for r in (await session.execute(select(DeploymentDay))).scalars()
     }
@@ -394,7 +394,7 @@ async def test_concurrent_registrations_keep_the_environments_day_exact(
     await asyncio.gather(*(register(i) for i in range(40)))
     async with sessionmaker() as s:
         incremental = await _tables(s)
-    whole = [r for r in incremental[0] if r[0] == rollups.ALL_SERVICES]
+    whole = [r for r in incremental[0] if r[0] == rollup_values.ALL_SERVICES]
     # 40 deployments, the 32 successful ones with a lead time each
     assert len(whole) == 1 and whole[0][3] == 40 and len(whole[0][9]) == 32, whole
     async with sessionmaker() as s, s.begin():

@@ -58,18 +58,11 @@ from devops_center.deployments.models import (
     DeploymentCommit,
     RollupState,
 )
-from devops_center.deployments.rollup_values import (
-    ALL_SERVICES,
-    chunks,
-    join_values,
-    joined_values,
-    lead_us,
-    split_values,
-)
-
-__all__ = ["ALL_SERVICES", "join_values", "joined_values", "lead_us", "split_values"]
+from devops_center.deployments.rollup_values import ALL_SERVICES, chunks, lead_us
 
 _PENDING = "dcc.rollups.pending"
+
+
 # --------------------------------------------------------------- what was touched
 
 

@@ -108,15 +108,13 @@ async def dora_report(
     the_plan = queries.plan(lo, end, [prev_start, start], zone, rollups=use_rollups)
     # lead times are read for the two windows and the chart; the older weeks of the
     # frequency level only count their deployment days
-    values_from = min(prev_start, chart_bounds[0])
-    found = await queries.window_days(
-        session,
-        the_plan,
-        zone=zone,
-        environment=environment,
-        service=service,
-        values_from=values_from,
-    )
+    read: dict[str, Any] = {
+        "zone": zone,
+        "environment": environment,
+        "service": service,
+        "values_from": min(prev_start, chart_bounds[0]),
+    }
+    found = await queries.window_days(session, the_plan, **read)
     current, previous = queries.Counts(), queries.Counts()
     bucket_counts: dict[int, queries.Counts] = defaultdict(queries.Counts)
     deploy_days: dict[date, set[date]] = defaultdict(set)
@@ -222,15 +220,7 @@ async def dora_report(
     if fallback:
         # No commit data: the pipeline durations of successful deployments, labelled.
         lead_w, lead_k = defaultdict(queries.Sample), defaultdict(queries.Sample)
-        found = await queries.window_days(
-            session,
-            the_plan,
-            zone=zone,
-            environment=environment,
-            service=service,
-            values_from=values_from,
-            durations=True,
-        )
+        found = await queries.window_days(session, the_plan, **read, durations=True)
         for (day, win), entry in found.items():
             if not entry.durations:
                 continue
