@@ -401,3 +401,74 @@ async def test_concurrent_registrations_keep_the_environments_day_exact(
         await rebuild.rebuild_async(s, "UTC")
     async with sessionmaker() as s:
         assert await _tables(s) == incremental
+
+
+async def test_the_days_a_process_keeps_are_fresh_after_every_write(sessionmaker, settings) -> None:
+    """A process keeps the roll-up days it parsed (dora.day_cache) and reads only their
+    revisions the next time; a late registration, a status change, a deletion and a
+    rebuild of past days all show in the very next report."""
+    from sqlalchemy import event
+
+    from devops_center.dora import day_cache
+
+    async with sessionmaker() as s, s.begin():
+        await rebuild.rebuild_async(s, ZONE)
+    await _history(sessionmaker, settings, 23)
+    case = {"days": 30, "environment": "production", "service": None}
+
+    async def check() -> list[str]:
+        """The report agrees with the raw rows; the statements it ran."""
+        seen: list[str] = []
+        async with sessionmaker() as s:
+            engine = (await s.connection()).engine.sync_engine
+
+            def keep(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+                seen.append(statement)
+
+            event.listen(engine, "before_cursor_execute", keep)
+            try:
+                got = _figures(await dora.dora_report(s, now=NOW, tz=ZONE, **case))
+            finally:
+                event.remove(engine, "before_cursor_execute", keep)
+            want = await _reference(s, **case)
+        assert _close(got, want), (got, want)
+        return seen
+
+    def full_rows(statements: list[str]) -> int:
+        return sum("deployment_days.leads" in st for st in statements)
+
+    day_cache.DAYS.clear()
+    assert full_rows(await check()) > 0  # a cold process reads the rows
+    assert full_rows(await check()) == 0  # then only their revisions
+
+    async def record(external: str, days_ago: float, status: str) -> None:
+        started = NOW - timedelta(days=days_ago)
+        async with sessionmaker() as s, s.begin():
+            await deployments.record(
+                s,
+                data=DeploymentIn(
+                    commit_sha="e" * 40,
+                    started_at=started,
+                    completed_at=started + timedelta(minutes=5),
+                    status=status,
+                    service="web",
+                    external_id=external,
+                    commits=[CommitIn(sha="e" * 40, committed_at=started - timedelta(days=40))],
+                ),
+                settings=settings,
+            )
+
+    await record("late", 12.5, "success")  # registered late, into a kept day
+    assert full_rows(await check()) == 1  # that one day is read again
+    await record("late", 12.5, "rolled_back")
+    await check()
+    await record("late-2", 20.2, "success")
+    async with sessionmaker() as s, s.begin():
+        found = await deployments.find_by_external_id(s, external_id="late-2")
+        assert found is not None
+        await rollups.before_change(s, [found.id])
+        await s.execute(delete(Deployment).where(Deployment.id == found.id))
+    await check()
+    async with sessionmaker() as s, s.begin():
+        await rebuild.rebuild_async(s, ZONE)
+    assert full_rows(await check()) > 0  # rebuilt rows carry new revisions

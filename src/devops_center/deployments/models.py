@@ -191,6 +191,9 @@ class DeploymentDay(Base):
     rework: Mapped[int] = mapped_column(Integer)  # finished rollback and hotfix deployments
     leads: Mapped[str | None] = mapped_column(Text)
     durations: Mapped[str | None] = mapped_column(Text)
+    # A new random number at every write of the row (the database's default for the
+    # rebuild's inserts): the report keeps parsed past days while it stays the same.
+    revision: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RollupState(Base):

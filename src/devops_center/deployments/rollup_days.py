@@ -5,6 +5,7 @@ rows, an environment's whole-day row as the sum of that day's service rows."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta, tzinfo
@@ -168,6 +169,10 @@ def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
     _store_days(conn, {(ALL_SERVICES, e, d) for e, d in days}, rows)
 
 
+def _revision() -> int:
+    return secrets.randbits(63) - (1 << 62)  # a signed 64-bit integer, as the default
+
+
 def _store_days(
     conn: Connection,
     buckets: set[tuple[str, str, date]],
@@ -188,12 +193,13 @@ def _store_days(
         ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(DeploymentDay)
         stmt = ins.on_conflict_do_update(
             index_elements=["service", "environment", "day"],
-            set_={n: ins.excluded[n] for n in (*COUNTS, "leads", "durations")},
+            set_={n: ins.excluded[n] for n in (*COUNTS, "leads", "durations", "revision")},
         )
         conn.execute(
             stmt,
             [
-                {"service": s, "environment": e, "day": d, **row}
+                # a new revision: readers that kept this day's values read it again
+                {"service": s, "environment": e, "day": d, **row, "revision": _revision()}
                 for (s, e, d), row in sorted(rows.items())
             ],
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.deployments import localdays
 from devops_center.deployments.models import CommitFirstDeploy, Deployment, DeploymentDay
-from devops_center.deployments.rollup_values import ALL_SERVICES, joined_values, split_values
+from devops_center.deployments.rollup_values import (
+    ALL_SERVICES,
+    chunks,
+    joined_values,
+    split_values,
+)
+from devops_center.dora import day_cache
 from devops_center.dora.rules import DeploymentStats
 from devops_center.incidents.models import Incident
 
@@ -129,8 +135,14 @@ class Day:
 
     window: int
     counts: Counts = field(default_factory=lambda: Counts())
-    leads: list[int] = field(default_factory=list)  # µs
-    durations: list[int] = field(default_factory=list)  # s
+    leads: list[int] = field(default_factory=list)  # µs, from raw rows
+    durations: list[int] = field(default_factory=list)  # s, from raw rows
+    kept: Sequence[int] | None = None  # the roll-up's values (leads or durations), sorted
+
+    def runs(self, *, durations: bool = False) -> list[Sequence[int]]:
+        """The day's values (lead times, or durations when asked) as sorted runs."""
+        raw = self.durations if durations else self.leads
+        return [*([self.kept] if self.kept else []), *([sorted(raw)] if raw else [])]
 
 
 async def window_days(
@@ -157,33 +169,16 @@ async def window_days(
 
     values_day = localdays.local_date(values_from, zone)
     if the_plan.days:
-        t = DeploymentDay
-        values = t.durations if durations else t.leads
-        stmt: Any = select(
-            t.day,
-            t.total,
-            t.running,
-            t.success,
-            t.failed,
-            t.rolled_back,
-            t.rework,
-            # the older days' values are not parsed, nor even sent
-            case((t.day >= values_day, values), else_=None),
-        ).where(
-            t.environment == environment,
-            # all services: the environment's own rows, one a day
-            t.service == (service or ALL_SERVICES),
-            t.day >= min(the_plan.days),
-            t.day <= max(the_plan.days),
+        await _rollup_days(
+            session,
+            the_plan,
+            day_of,
+            zone=zone,
+            environment=environment,
+            service=service,
+            values_day=values_day,
+            durations=durations,
         )
-        for row in await session.execute(stmt):
-            day = localdays.as_date(row[0])
-            win = the_plan.days.get(day)
-            if win is None:  # a partial day inside the span: read raw below
-                continue
-            entry = day_of(day, win)
-            entry.counts.add(row[1:7])
-            (entry.durations if durations else entry.leads).extend(split_values(row[7]))
     ranges = the_plan.ranges
     if not ranges:
         return out
@@ -260,6 +255,85 @@ async def window_days(
     return out
 
 
+async def _rollup_days(
+    session: AsyncSession,
+    the_plan: Plan,
+    day_of: Callable[[date, int], Day],
+    *,
+    zone: tzinfo,
+    environment: str,
+    service: str | None,
+    values_day: date,
+    durations: bool,
+) -> None:
+    """The whole days of the plan from the roll-ups: their revisions first, then the
+    full rows of the days this process has not kept at that revision (none, most of
+    the time: today is read raw) — :mod:`devops_center.dora.day_cache`."""
+    t = DeploymentDay
+    scope = (
+        t.environment == environment,
+        # all services: the environment's own rows, one a day
+        t.service == (service or ALL_SERVICES),
+    )
+    conn = await session.connection()
+    kept_days = day_cache.DAYS.scope(
+        (
+            conn.engine.url.render_as_string(hide_password=True),
+            localdays.zone_name(zone),
+            environment,
+            service or ALL_SERVICES,
+            durations,
+        )
+    )
+    need: list[date] = []
+    stamps = select(t.day, t.revision).where(
+        *scope, t.day >= min(the_plan.days), t.day <= max(the_plan.days)
+    )
+    for day_value, revision in await session.execute(stamps):
+        day = localdays.as_date(day_value)
+        win = the_plan.days.get(day)
+        if win is None:  # a partial day inside the span: read raw
+            continue
+        hit = kept_days.get(day)
+        if (
+            hit is None
+            or revision is None
+            or hit.revision != revision
+            or (hit.values is None and day >= values_day)
+        ):
+            need.append(day)
+            continue
+        _take(day_of(day, win), hit)
+    values = t.durations if durations else t.leads
+    for part in chunks(need):
+        stmt: Any = select(
+            t.day,
+            t.revision,
+            t.total,
+            t.running,
+            t.success,
+            t.failed,
+            t.rolled_back,
+            t.rework,
+            # the older days' values are not parsed, nor even sent
+            case((t.day >= values_day, values), else_=None),
+        ).where(*scope, t.day.in_(part))
+        for row in await session.execute(stmt):
+            day = localdays.as_date(row[0])
+            found = day_cache.kept(
+                row[1] or 0, row[2:8], split_values(row[8]) if day >= values_day else None
+            )
+            if row[1] is not None:
+                kept_days[day] = found
+            _take(day_of(day, the_plan.days[day]), found)
+
+
+def _take(entry: Day, found: day_cache.KeptDay) -> None:
+    entry.counts.add(found.counts)
+    if found.values:
+        entry.kept = found.values
+
+
 def _win(at: datetime, ranges: list[tuple[datetime, datetime, int]]) -> int:
     for a, b, w in ranges:
         if a <= at < b:
@@ -279,14 +353,17 @@ class Sample:
     MAX_RUNS = 64  # more, smaller runs (one incident each) are merged and sorted once
 
     def __init__(self, unit: int = 1) -> None:
-        self.runs: list[list[int]] = []
+        self.runs: list[Sequence[int]] = []
         self.n = 0
         self.unit = unit
 
     def add(self, values: list[int]) -> None:
-        if values:
-            self.runs.append(sorted(values))  # linear for an already sorted run
-            self.n += len(values)
+        self.add_sorted(sorted(values))  # linear for an already sorted run
+
+    def add_sorted(self, run: Sequence[int]) -> None:
+        if run:
+            self.runs.append(run)
+            self.n += len(run)
 
     def _kth(self, k: int) -> int:
         runs = self.runs

@@ -132,11 +132,11 @@ async def dora_report(
         k = chart_of(day)
         if k is not None:
             bucket_counts[k].merge(counts)
-        if entry.leads:
+        for run in entry.runs():
             if win >= 0:
-                lead_w[win].add(entry.leads)
+                lead_w[win].add_sorted(run)
             if k is not None:
-                lead_k[k].add(entry.leads)
+                lead_k[k].add_sorted(run)
 
     # Elapsed days of each chart bucket (the current one is partial).
     def bucket_days(i: int) -> float:
@@ -222,13 +222,12 @@ async def dora_report(
         lead_w, lead_k = defaultdict(queries.Sample), defaultdict(queries.Sample)
         found = await queries.window_days(session, the_plan, **read, durations=True)
         for (day, win), entry in found.items():
-            if not entry.durations:
-                continue
             k = chart_of(day)
-            if win >= 0:
-                lead_w[win].add(entry.durations)
-            if k is not None:
-                lead_k[k].add(entry.durations)
+            for run in entry.runs(durations=True):
+                if win >= 0:
+                    lead_w[win].add_sorted(run)
+                if k is not None:
+                    lead_k[k].add_sorted(run)
     lead = _lead_metric(
         {w: v for w, v in lead_w.items() if v.n},
         {k: v for k, v in lead_k.items() if v.n},
