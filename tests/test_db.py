@@ -66,3 +66,14 @@ async def test_a_connection_used_a_moment_ago_is_not_pinged(pg_url: str) -> None
         assert await _backend_pid(engine) != first
     finally:
         await engine.dispose()
+
+
+async def test_postgresql_connections_run_without_jit(pg_url: str) -> None:
+    """Our statements are short (the DORA report runs a dozen): JIT would cost more than
+    running them, so every connection the engine opens has it off."""
+    engine = db.make_engine(pg_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SHOW jit"))).scalar_one() == "off"
+    finally:
+        await engine.dispose()

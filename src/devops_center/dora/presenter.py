@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -99,6 +100,7 @@ def number(value: float, digits: int = 2) -> str:
     return text if text not in ("-0", "") else "0"
 
 
+@lru_cache(maxsize=4096)  # a page of deployment rows repeats the same few
 def duration(seconds: float, lang: str) -> str:
     """A short human duration: "45 s", "4 h", "2 d" (localised)."""
     if seconds < 60:
@@ -251,7 +253,12 @@ def cards(report: DoraReport, lang: str) -> list[Card]:
 
 def chart_labels(report: DoraReport, lang: str) -> list[str]:
     """Each point's date in the reader's locale: "5 Dec" / "5 дек."."""
-    return [format_date(date.fromisoformat(b), "d MMM", locale=lang) for b in report.buckets]
+    return [_day_month(b, lang) for b in report.buckets]
+
+
+@lru_cache(maxsize=1024)
+def _day_month(day: str, lang: str) -> str:
+    return format_date(date.fromisoformat(day), "d MMM", locale=lang)
 
 
 def chart_caption(report: DoraReport, lang: str) -> str:

@@ -12,11 +12,22 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.deployments import localdays
@@ -394,6 +405,20 @@ class Sample:
         return round((a + (pos - k) * (b - a)) / self.unit, 3)
 
 
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_us(column: Any) -> Any:
+    """A PostgreSQL ``timestamptz`` as whole µs since the epoch (``extract`` is exact:
+    numeric)."""
+    return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+
+
+def _to_us(at: datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
 async def restore_percentiles(
     session: AsyncSession,
     *,
@@ -411,18 +436,28 @@ async def restore_percentiles(
         Incident.environment == environment,
         *([Incident.service == service] if service else []),
     )
-    stmt = select(Incident.opened_at, Incident.resolved_at).where(
-        Incident.resolved_at >= lo, Incident.resolved_at < end, *scope
-    )
+    span = (Incident.resolved_at >= lo, Incident.resolved_at < end, *scope)
+    rows: Any
+    if session.get_bind().dialect.name == "postgresql":
+        # whole µs since the epoch, computed by the database: two integers a row to
+        # decode instead of two timestamps to convert and subtract (a row per incident
+        # of the 13 weeks, the report's largest read)
+        resolved_us, opened_us = _epoch_us(Incident.resolved_at), _epoch_us(Incident.opened_at)
+        rows = await session.execute(select(resolved_us, resolved_us - opened_us).where(*span))
+        starts: Sequence[Any] = [_to_us(at) for at in window_starts]
+        weeks: Sequence[Any] = [_to_us(at) for at in week_bounds]
+    else:
+        stmt = select(Incident.resolved_at, Incident.opened_at).where(*span)
+        found = await session.execute(stmt)
+        rows = ((r, (r - o) // _MICROSECOND) for r, o in found if r is not None)
+        starts, weeks = window_starts, week_bounds
     by_window: dict[int, list[int]] = defaultdict(list)
     by_week: dict[int, list[int]] = defaultdict(list)
-    for opened, resolved in await session.execute(stmt):
-        assert resolved is not None  # resolved in the span
-        value = (resolved - opened) // timedelta(microseconds=1)
-        win = bisect_right(window_starts, resolved) - 1
+    for resolved, value in rows:
+        win = bisect_right(starts, resolved) - 1
         if win >= 0:
             by_window[win].append(value)
-        week = bisect_right(week_bounds, resolved) - 1
+        week = bisect_right(weeks, resolved) - 1
         if week >= 0:
             by_week[week].append(value)
     # counted where they are: the open ones pile up with the history

@@ -22,7 +22,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
@@ -101,9 +100,6 @@ async def dora_report(
         i = bisect.bisect_right(chart_days, day) - 1
         return i if i >= 0 and day < chart_days[i] + span else None
 
-    if session.get_bind().dialect.name == "postgresql":
-        # A dozen short statements: compiling them (JIT) would cost more than running them.
-        await session.execute(text("SET LOCAL jit = off"))
     use_rollups = await _rollups_cover(session, zone)
     the_plan = queries.plan(lo, end, [prev_start, start], zone, rollups=use_rollups)
     # lead times are read for the two windows and the chart; the older weeks of the

@@ -9,8 +9,8 @@ any marked string without a Russian translation.
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -109,8 +109,26 @@ def negotiate_accept_language(header: str | None, default: str = "en") -> str:
 
 def format_ago(when: datetime, lang: str, *, now: datetime) -> str:
     """“2 hours ago” / “2 часа назад”, with the language's own plural forms."""
-    delta: timedelta = when - now
-    return format_timedelta(delta, add_direction=True, locale=Locale.parse(lang), threshold=0.9)
+    return _ago(round((when - now).total_seconds()), lang)
+
+
+# Babel builds each text from the locale's patterns every call; a page of deployment
+# rows asks the same few dates, times and durations again and again.
+@lru_cache(maxsize=4096)
+def _ago(seconds: int, lang: str) -> str:
+    return format_timedelta(
+        timedelta(seconds=seconds), add_direction=True, locale=Locale.parse(lang), threshold=0.9
+    )
+
+
+@lru_cache(maxsize=4096)
+def _medium_date(day: date, lang: str) -> str:
+    return format_date(day, format="medium", locale=lang)
+
+
+@lru_cache(maxsize=4096)
+def _short_time(hour: int, minute: int, lang: str) -> str:
+    return format_time(time(hour, minute), format="short", locale=lang)
 
 
 def format_datetime(when: datetime, lang: str, tz: object, fmt: str = "medium") -> str:
@@ -120,7 +138,7 @@ def format_datetime(when: datetime, lang: str, tz: object, fmt: str = "medium") 
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     moment = when.astimezone(tz)  # type: ignore[arg-type]
-    day = format_date(moment.date(), format="medium", locale=lang)
+    day = _medium_date(moment.date(), lang)
     if fmt == "date":
         return day
-    return f"{day}, {format_time(moment.time(), format='short', locale=lang)}"
+    return f"{day}, {_short_time(moment.hour, moment.minute, lang)}"
