@@ -472,3 +472,24 @@ async def test_the_days_a_process_keeps_are_fresh_after_every_write(sessionmaker
     async with sessionmaker() as s, s.begin():
         await rebuild.rebuild_async(s, ZONE)
     assert full_rows(await check()) > 0  # rebuilt rows carry new revisions
+
+
+def test_a_windows_merged_days_are_reused_only_for_the_very_same_days() -> None:
+    from devops_center.dora import day_cache
+    from devops_center.dora.queries import Sample
+
+    merged = day_cache.Merged()
+    monday = day_cache.kept(1, (2, 0, 2, 0, 0, 0), [30, 10])
+    tuesday = day_cache.kept(2, (2, 0, 2, 0, 0, 0), [20, 40])
+    first = merged.of([monday.values, tuesday.values])  # type: ignore[list-item]
+    assert list(first) == [10, 20, 30, 40]
+    assert merged.of([monday.values, tuesday.values]) is first  # type: ignore[list-item]
+    # Tuesday read again at a new revision (its values changed): merged anew
+    tuesday = day_cache.kept(3, (2, 0, 2, 0, 0, 0), [20, 90])
+    assert list(merged.of([monday.values, tuesday.values])) == [10, 20, 30, 90]  # type: ignore[list-item]
+
+    # a percentile over kept days and today's raw values, through the process's merges
+    sample = Sample()
+    for run in ([1, 5, 9], [2, 6], monday.values, tuesday.values):
+        sample.add_sorted(run)  # type: ignore[arg-type]
+    assert sample.value(0.5) == percentile(sorted([1, 5, 9, 2, 6, 30, 10, 20, 90]), 0.5) == 9

@@ -137,6 +137,44 @@ def _recompute_service_days(
     )
 
 
+# The environment's rows of some days (:env, :days) as the sums of their service rows,
+# the values of those merged and sorted by the database; days left without a service
+# row lose theirs. Same rows as the generic path below (tests/dora/test_rollups.py).
+_SUM_WHOLE_DAYS_PG = text(
+    """
+    WITH gone AS (
+        DELETE FROM deployment_days o
+        WHERE o.service = '' AND o.environment = :env AND o.day = ANY(CAST(:days AS date[]))
+          AND NOT EXISTS (
+            SELECT 1 FROM deployment_days x
+            WHERE x.environment = :env AND x.day = o.day AND x.service <> ''
+          )
+    )
+    INSERT INTO deployment_days (service, environment, day, total, running, success, failed,
+                                 rolled_back, rework, leads, durations, revision)
+    SELECT '', :env, s.day, sum(s.total), sum(s.running), sum(s.success), sum(s.failed),
+           sum(s.rolled_back), sum(s.rework),
+           (SELECT string_agg(v::text, ',' ORDER BY v)
+              FROM deployment_days x
+              CROSS JOIN LATERAL unnest(string_to_array(x.leads, ',')::bigint[]) AS v
+             WHERE x.environment = :env AND x.day = s.day AND x.service <> ''),
+           (SELECT string_agg(v::text, ',' ORDER BY v)
+              FROM deployment_days x
+              CROSS JOIN LATERAL unnest(string_to_array(x.durations, ',')::bigint[]) AS v
+             WHERE x.environment = :env AND x.day = s.day AND x.service <> ''),
+           (floor(random() * 9.2e18) - 4.6e18)::bigint
+      FROM deployment_days s
+     WHERE s.service <> '' AND s.environment = :env AND s.day = ANY(CAST(:days AS date[]))
+     GROUP BY s.day
+    ON CONFLICT (service, environment, day) DO UPDATE SET
+        total = excluded.total, running = excluded.running, success = excluded.success,
+        failed = excluded.failed, rolled_back = excluded.rolled_back,
+        rework = excluded.rework, leads = excluded.leads, durations = excluded.durations,
+        revision = excluded.revision
+    """
+)
+
+
 def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
     """The (environment, day) rows of all services: sums of the service rows, their
     values merged (one aggregate row a day, the values concatenated by the database)."""
@@ -144,6 +182,17 @@ def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
         return
     t = DeploymentDay
     dialect = conn.dialect.name
+    if dialect == "postgresql":
+        # One statement under the lock: the sums, the values merged and sorted, the
+        # upsert and the deletion of days left without services all happen in the
+        # database; the lock is held for this statement and the COMMIT only (every
+        # registration of the environment waits for it).
+        for environment in sorted({e for e, _d in days}):
+            conn.execute(
+                _SUM_WHOLE_DAYS_PG,
+                {"env": environment, "days": sorted(d for e, d in days if e == environment)},
+            )
+        return
     rows: dict[tuple[str, str, date], dict[str, Any]] = {}
     for environment in sorted({e for e, _d in days}):
         for chunk in chunks(sorted(d for e, d in days if e == environment)):
