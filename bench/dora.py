@@ -338,6 +338,17 @@ async def explain(url: str, dsn: str | None, out: Path) -> None:
     print(f"  query plans of the report written to {out}", flush=True)
 
 
+def machine_speed() -> str:
+    """A fixed pure-Python loop's CPU time: this shared 2-core machine runs the same
+    work up to half again slower at times, and the latencies under load with it."""
+    started = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i * i
+    took = (time.process_time() - started) * 1000
+    return f"a fixed loop took {took:.0f} ms of CPU (about 450 ms when the machine is quiet)"
+
+
 def listeners(port: int) -> int:
     """Sockets listening on ``port`` (Linux; 0 elsewhere)."""
     found = 0
@@ -528,6 +539,7 @@ async def _measure(
     if EXPLAIN_DIR and n == max(SIZES):
         await explain(url, dsn, Path(EXPLAIN_DIR) / f"dora-plans-{db}-{n}.txt")
     if load:
+        print(f"  machine speed before the load: {machine_speed()}", flush=True)
         out["load"] = await under_load(url, var, token)
     return out
 
@@ -593,7 +605,7 @@ async def main() -> int:
     failures: list[str] = []
     print(
         f"DORA benchmark {now:%Y-%m-%d %H:%M} UTC: sizes {SIZES}, {SERVICES} services, "
-        f"{PER_DAY} deployments a day, {ROUNDS} rounds",
+        f"{PER_DAY} deployments a day, {ROUNDS} rounds; {machine_speed()}",
         flush=True,
     )
     results: dict[str, dict[int, dict[str, Any]]] = {}
