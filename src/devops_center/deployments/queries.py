@@ -195,16 +195,19 @@ async def last_deployment(
 # Distinct names by a loose index scan of the daily roll-ups (one index seek per name,
 # on a table a few hundred times smaller than the deployments): fresh after every
 # write, without a cache. The environment rows (service '') list the environments.
-_DISTINCT_SERVICES = text(
-    "WITH RECURSIVE v(x) AS (SELECT min(service) FROM deployment_days WHERE service > '' "
-    "UNION ALL SELECT (SELECT min(service) FROM deployment_days WHERE service > v.x) "
-    "FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL"
-)
-_DISTINCT_ENVIRONMENTS = text(
-    "WITH RECURSIVE v(x) AS (SELECT min(environment) FROM deployment_days WHERE service = '' "
+# Both lists in one statement (one round trip): 0 = services, 1 = environments, each in
+# the order its recursion found them (the database's collation).
+_DISTINCT_NAMES = text(
+    "WITH RECURSIVE "
+    "s(x, n) AS (SELECT min(service), 0 FROM deployment_days WHERE service > '' "
+    "UNION ALL SELECT (SELECT min(service) FROM deployment_days WHERE service > s.x), n + 1 "
+    "FROM s WHERE s.x IS NOT NULL), "
+    "e(x, n) AS (SELECT min(environment), 0 FROM deployment_days WHERE service = '' "
     "UNION ALL SELECT (SELECT min(environment) FROM deployment_days "
-    "WHERE service = '' AND environment > v.x) "
-    "FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL"
+    "WHERE service = '' AND environment > e.x), n + 1 "
+    "FROM e WHERE e.x IS NOT NULL) "
+    "SELECT 0, n, x FROM s WHERE x IS NOT NULL "
+    "UNION ALL SELECT 1, n, x FROM e WHERE x IS NOT NULL ORDER BY 1, 2"
 )
 
 
@@ -218,7 +221,7 @@ class Names:
 
 async def names(session: AsyncSession) -> Names:
     """Service and environment names of the stored deployments, for the pickers."""
-    return Names(
-        services=[str(x) for x in (await session.execute(_DISTINCT_SERVICES)).scalars()],
-        environments=[str(x) for x in (await session.execute(_DISTINCT_ENVIRONMENTS)).scalars()],
-    )
+    found: tuple[list[str], list[str]] = ([], [])
+    for kind, _n, name in await session.execute(_DISTINCT_NAMES):
+        found[kind].append(str(name))
+    return Names(services=found[0], environments=found[1])

@@ -12,13 +12,18 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
+    Integer,
+    String,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -30,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devops_center.db import UTCDateTime
 from devops_center.deployments import localdays
 from devops_center.deployments.models import CommitFirstDeploy, Deployment, DeploymentDay
 from devops_center.deployments.rollup_values import (
@@ -43,9 +49,11 @@ from devops_center.dora.rules import DeploymentStats
 from devops_center.incidents.models import Incident
 
 
-def deploy_filters(environment: str, service: str | None) -> list[ColumnElement[bool]]:
+def deploy_filters(environment: Any, service: Any) -> list[ColumnElement[bool]]:
+    """The deployments of an environment, and of a service when one is given (a name, or
+    a bound parameter)."""
     conditions: list[ColumnElement[bool]] = [Deployment.environment == environment]
-    if service:
+    if isinstance(service, BindParameter) or service:
         conditions.append(Deployment.service == service)
     return conditions
 
@@ -132,12 +140,19 @@ def plan(
     return Plan(days, ranges)
 
 
-def _in_ranges(column: Any, ranges: list[tuple[datetime, datetime, int]]) -> ColumnElement[bool]:
+Ranges = Sequence[tuple[Any, Any, Any]]  # (from, to, window): values, or bound parameters
+
+
+def _in_ranges(column: Any, ranges: Ranges) -> ColumnElement[bool]:
     return or_(*(and_(column >= a, column < b) for a, b, _w in ranges))
 
 
-def _window_of(column: Any, ranges: list[tuple[datetime, datetime, int]]) -> ColumnElement[Any]:
-    return case(*((and_(column >= a, column < b), literal(w)) for a, b, w in ranges), else_=-1)
+def _value(w: Any) -> Any:
+    return w if isinstance(w, BindParameter) else literal(w)
+
+
+def _window_of(column: Any, ranges: Ranges) -> ColumnElement[Any]:
+    return case(*((and_(column >= a, column < b), _value(w)) for a, b, w in ranges), else_=-1)
 
 
 @dataclass
@@ -193,10 +208,63 @@ async def window_days(
     ranges = the_plan.ranges
     if not ranges:
         return out
-    lo, hi = min(a for a, _b, _w in ranges), max(b for _a, b, _w in ranges)
-    day_sql = localdays.local_day_sql(Deployment.started_at, dialect, zone, lo, hi)
-    win_sql = _window_of(Deployment.started_at, ranges)
+    pg = dialect == "postgresql"
+
+    def bound(ranges: Ranges) -> dict[str, Any]:
+        """The values of a statement built once per shape (PostgreSQL): building it and
+        its cache key cost more than running it."""
+        if not pg:
+            return {}
+        values = {"zone": localdays.zone_name(zone), "environment": environment}
+        if service:
+            values["service"] = service
+        for i, (a, b, w) in enumerate(ranges):
+            values.update({f"a{i}": a, f"b{i}": b, f"w{i}": w})
+        return values
+
     counts = (
+        _edge_counts_pg(len(ranges), bool(service))
+        if pg
+        else _edge_counts(dialect, zone, ranges, environment, service)
+    )
+    params = bound(ranges)
+    for row in await session.execute(counts, params):
+        day_of(localdays.as_date(row[0]), int(row[1])).counts.add(row[2:])
+    ranges = [(a, b, w) for a, b, w in ranges if b > values_from]
+    if not ranges:
+        return out
+    if durations:
+        stmt = select(Deployment.started_at, Deployment.duration_seconds).where(
+            *deploy_filters(environment, service),
+            Deployment.status == "success",
+            Deployment.duration_seconds.is_not(None),
+            _in_ranges(Deployment.started_at, ranges),
+        )
+        for started, seconds in await session.execute(stmt):
+            day_of(localdays.local_date(started, zone), _win(started, ranges)).durations.append(
+                int(seconds or 0)
+            )
+        return out
+    leads = (
+        _edge_leads_pg(len(ranges), bool(service))
+        if pg
+        else _edge_leads(dialect, zone, ranges, environment, service)
+    )
+    params = bound(ranges)
+    for day, win, values in await session.execute(leads, params):
+        day_of(localdays.as_date(day), int(win)).leads.extend(split_values(values))
+    return out
+
+
+def _edge_counts(dialect: str, zone: Any, ranges: Ranges, environment: Any, service: Any) -> Any:
+    """Counts per (local day, window) of the raw deployments in the ranges."""
+    if dialect == "postgresql":
+        day_sql: Any = func.date(func.timezone(zone, Deployment.started_at))
+    else:
+        lo, hi = min(a for a, _b, _w in ranges), max(b for _a, b, _w in ranges)
+        day_sql = localdays.local_day_sql(Deployment.started_at, dialect, zone, lo, hi)
+    win_sql = _window_of(Deployment.started_at, ranges)
+    return (
         select(
             day_sql,
             win_sql,
@@ -221,49 +289,64 @@ async def window_days(
         .where(*deploy_filters(environment, service), _in_ranges(Deployment.started_at, ranges))
         .group_by(day_sql, win_sql)
     )
-    for row in await session.execute(counts):
-        day_of(localdays.as_date(row[0]), int(row[1])).counts.add(row[2:])
-    ranges = [(a, b, w) for a, b, w in ranges if b > values_from]
-    if not ranges:
-        return out
-    if durations:
-        stmt = select(Deployment.started_at, Deployment.duration_seconds).where(
-            *deploy_filters(environment, service),
-            Deployment.status == "success",
-            Deployment.duration_seconds.is_not(None),
-            _in_ranges(Deployment.started_at, ranges),
-        )
-        for started, seconds in await session.execute(stmt):
-            day_of(localdays.local_date(started, zone), _win(started, ranges)).durations.append(
-                int(seconds or 0)
-            )
-        return out
+
+
+def _edge_leads(dialect: str, zone: Any, ranges: Ranges, environment: Any, service: Any) -> Any:
+    """The lead times per (local day, window) of the commits first deployed in the ranges."""
     f = CommitFirstDeploy
+
+    def local_day(a: Any, b: Any) -> Any:
+        if dialect == "postgresql":
+            return func.date(func.timezone(zone, f.started_at))
+        return localdays.local_day_sql(f.started_at, dialect, zone, a, b)
+
     # One branch per edge: each an index-only range scan (an OR of ranges makes
     # PostgreSQL visit the table, one page per row: first deployments are stored in
     # commit order, not in time order), its lead times joined by the database into one
     # text a day — a row a day to send and parse, not one per commit.
-    leads = union_all(
+    return union_all(
         *(
             select(
-                local_day := localdays.local_day_sql(f.started_at, dialect, zone, a, b),
-                literal(w),
+                day := local_day(a, b),
+                _value(w),
                 joined_values(f.lead_us, dialect),
             )
             .where(
                 f.environment == environment,
-                *([f.service == service] if service else []),
+                *([f.service == service] if isinstance(service, BindParameter) or service else []),
                 f.started_at >= a,
                 f.started_at < b,
                 f.lead_us.is_not(None),
             )
-            .group_by(local_day)
+            .group_by(day)
             for a, b, w in ranges
         )
     )
-    for day, win, values in await session.execute(leads):
-        day_of(localdays.as_date(day), int(win)).leads.extend(split_values(values))
-    return out
+
+
+def _bound_ranges(n: int) -> list[tuple[Any, Any, Any]]:
+    return [
+        (
+            bindparam(f"a{i}", type_=UTCDateTime()),
+            bindparam(f"b{i}", type_=UTCDateTime()),
+            bindparam(f"w{i}", type_=Integer()),
+        )
+        for i in range(n)
+    ]
+
+
+@lru_cache(maxsize=16)
+def _edge_counts_pg(n: int, by_service: bool) -> Any:
+    service = bindparam("service", type_=String()) if by_service else None
+    zone = bindparam("zone", type_=String())
+    return _edge_counts("postgresql", zone, _bound_ranges(n), bindparam("environment"), service)
+
+
+@lru_cache(maxsize=16)
+def _edge_leads_pg(n: int, by_service: bool) -> Any:
+    service = bindparam("service", type_=String()) if by_service else None
+    zone = bindparam("zone", type_=String())
+    return _edge_leads("postgresql", zone, _bound_ranges(n), bindparam("environment"), service)
 
 
 async def _rollup_days(
@@ -421,6 +504,32 @@ def _epoch_us(column: Any) -> Any:
     return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
 
 
+@lru_cache(maxsize=4)
+def _restores_pg(by_service: bool) -> Any:
+    """One row: the resolution times and durations (whole µs, computed by the database)
+    of the incidents resolved in [lo, end), in resolution order, and the open count — a
+    row per incident of the 13 weeks cost more to turn into Python than the rest of the
+    report's reads. Built once, its values bound."""
+    scope = (
+        Incident.environment == bindparam("environment", type_=String()),
+        *([Incident.service == bindparam("service", type_=String())] if by_service else []),
+    )
+    resolved_us, opened_us = _epoch_us(Incident.resolved_at), _epoch_us(Incident.opened_at)
+    by_resolution = Incident.resolved_at
+    return select(
+        func.array_agg(aggregate_order_by(resolved_us, by_resolution)),
+        func.array_agg(aggregate_order_by(resolved_us - opened_us, by_resolution)),
+        select(func.count())
+        .select_from(Incident)
+        .where(Incident.resolved_at.is_(None), *scope)
+        .scalar_subquery(),
+    ).where(
+        Incident.resolved_at >= bindparam("lo", type_=UTCDateTime()),
+        Incident.resolved_at < bindparam("end", type_=UTCDateTime()),
+        *scope,
+    )
+
+
 def _to_us(at: datetime) -> int:
     return (at - _EPOCH) // _MICROSECOND
 
@@ -439,36 +548,29 @@ async def restore_percentiles(
     they were resolved, the open ones counted, both from ``ix_incidents_env_resolved``
     alone."""
     lo = min(window_starts[0], week_bounds[0])
-    scope = (
-        Incident.environment == environment,
-        *([Incident.service == service] if service else []),
-    )
-    span = (Incident.resolved_at >= lo, Incident.resolved_at < end, *scope)
-    open_count = (
-        # counted where they are: the open ones pile up with the history
-        select(func.count())
-        .select_from(Incident)
-        .where(Incident.resolved_at.is_(None), *scope)
-        .scalar_subquery()
-    )
     resolved: Sequence[Any]
     values: Sequence[int]
     if session.get_bind().dialect.name == "postgresql":
-        # one row: two arrays of whole µs computed by the database, in resolution order
-        # (a row per incident of the 13 weeks cost more to turn into Python than the
-        # rest of the report's reads), and the open count
-        resolved_us, opened_us = _epoch_us(Incident.resolved_at), _epoch_us(Incident.opened_at)
-        by_resolution = Incident.resolved_at
-        stmt = select(
-            func.array_agg(aggregate_order_by(resolved_us, by_resolution)),
-            func.array_agg(aggregate_order_by(resolved_us - opened_us, by_resolution)),
-            open_count,
-        ).where(*span)
-        found = (await session.execute(stmt)).one()
+        params = {"lo": lo, "end": end, "environment": environment}
+        if service:
+            params["service"] = service
+        found = (await session.execute(_restores_pg(bool(service)), params)).one()
         resolved, values, opened = found[0] or [], found[1] or [], found[2]
         starts: Sequence[Any] = [_to_us(at) for at in window_starts]
         weeks: Sequence[Any] = [_to_us(at) for at in week_bounds]
     else:
+        scope = (
+            Incident.environment == environment,
+            *([Incident.service == service] if service else []),
+        )
+        open_count = (
+            # counted where they are: the open ones pile up with the history
+            select(func.count())
+            .select_from(Incident)
+            .where(Incident.resolved_at.is_(None), *scope)
+            .scalar_subquery()
+        )
+        span = (Incident.resolved_at >= lo, Incident.resolved_at < end, *scope)
         stmt = select(Incident.resolved_at, Incident.opened_at, open_count).where(*span)
         rows = (await session.execute(stmt.order_by(Incident.resolved_at))).all()
         resolved = [r for r, _o, _n in rows]
