@@ -346,7 +346,7 @@ def machine_speed() -> str:
     for i in range(5_000_000):
         total += i * i
     took = (time.process_time() - started) * 1000
-    return f"a fixed loop took {took:.0f} ms of CPU (about 450 ms when the machine is quiet)"
+    return f"a fixed loop took {took:.0f} ms of CPU (about 240 ms when the machine is quiet)"
 
 
 def listeners(port: int) -> int:
