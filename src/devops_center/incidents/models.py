@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from devops_center.db import Base, UTCDateTime, utcnow
@@ -19,6 +19,13 @@ class Incident(Base):
         Index("ix_incidents_resolved_at", "resolved_at"),
         # the DORA report: open ones counted, resolved ones read, from the index alone
         Index("ix_incidents_env_resolved", "environment", "resolved_at", "opened_at", "service"),
+        Index(
+            "ix_incidents_open",
+            "environment",
+            "service",
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
         Index("ix_incidents_opened_at", "opened_at"),
         Index("ix_incidents_source_ref", "source", "source_ref"),
     )
