@@ -476,7 +476,7 @@ async def test_the_days_a_process_keeps_are_fresh_after_every_write(sessionmaker
 
 def test_a_windows_merged_days_are_reused_only_for_the_very_same_days() -> None:
     from devops_center.dora import day_cache
-    from devops_center.dora.queries import Sample
+    from devops_center.dora.samples import Sample
 
     merged = day_cache.Merged()
     monday = day_cache.kept(1, (2, 0, 2, 0, 0, 0), [30, 10])

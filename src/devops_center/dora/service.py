@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devops_center.db import utcnow
 from devops_center.deployments import localdays, rollups
-from devops_center.dora import cfr, queries
+from devops_center.dora import cfr, queries, restores, samples
 from devops_center.dora.rules import (
     DAY,
     PIPELINE_DURATION,
@@ -114,8 +114,8 @@ async def dora_report(
     current, previous = queries.Counts(), queries.Counts()
     bucket_counts: dict[int, queries.Counts] = defaultdict(queries.Counts)
     deploy_days: dict[date, set[date]] = defaultdict(set)
-    lead_w: dict[int, queries.Sample] = defaultdict(lambda: queries.Sample(MICROSECONDS))
-    lead_k: dict[int, queries.Sample] = defaultdict(lambda: queries.Sample(MICROSECONDS))
+    lead_w: dict[int, samples.Sample] = defaultdict(lambda: samples.Sample(MICROSECONDS))
+    lead_k: dict[int, samples.Sample] = defaultdict(lambda: samples.Sample(MICROSECONDS))
     for (day, win), entry in found.items():
         counts = entry.counts
         if win == 1:
@@ -215,7 +215,7 @@ async def dora_report(
     fallback = not lead_w[1].n
     if fallback:
         # No commit data: the pipeline durations of successful deployments, labelled.
-        lead_w, lead_k = defaultdict(queries.Sample), defaultdict(queries.Sample)
+        lead_w, lead_k = defaultdict(samples.Sample), defaultdict(samples.Sample)
         found = await queries.window_days(session, the_plan, **read, durations=True)
         for (day, win), entry in found.items():
             k = chart_of(day)
@@ -232,7 +232,7 @@ async def dora_report(
     )
 
     # ---- time to restore
-    ttr_w, ttr_k, open_count = await queries.restore_percentiles(session, **spans)
+    ttr_w, ttr_k, open_count = await restores.restore_percentiles(session, **spans)
     ttr_value = ttr_w[1].value(0.5) if 1 in ttr_w else None
     ttr = Metric(
         "time_to_restore",
@@ -268,8 +268,8 @@ async def dora_report(
 
 
 def _lead_metric(
-    by_window: dict[int, queries.Sample],
-    by_bucket: dict[int, queries.Sample],
+    by_window: dict[int, samples.Sample],
+    by_bucket: dict[int, samples.Sample],
     labels: list[str],
     *,
     fallback: bool,
