@@ -358,8 +358,8 @@ def listeners(port: int) -> int:
         except OSError:
             continue
         for line in lines:
-            local, state = line.split()[1], line.split()[3]
-            found += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+            fields = line.split()  # sl, local address, remote address, state, …
+            found += fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
     return found
 
 

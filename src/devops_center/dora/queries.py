@@ -44,11 +44,16 @@ from devops_center.dora import day_cache
 from devops_center.dora.rules import DeploymentStats
 
 
+def _given(service: Any) -> bool:
+    """A service to filter by: a name, or the bound parameter of one."""
+    return isinstance(service, BindParameter) or bool(service)
+
+
 def deploy_filters(environment: Any, service: Any) -> list[ColumnElement[bool]]:
     """The deployments of an environment, and of a service when one is given (a name, or
     a bound parameter)."""
     conditions: list[ColumnElement[bool]] = [Deployment.environment == environment]
-    if isinstance(service, BindParameter) or service:
+    if _given(service):
         conditions.append(Deployment.service == service)
     return conditions
 
@@ -203,26 +208,7 @@ async def window_days(
     ranges = the_plan.ranges
     if not ranges:
         return out
-    pg = dialect == "postgresql"
-
-    def bound(ranges: Ranges) -> dict[str, Any]:
-        """The values of a statement built once per shape (PostgreSQL): building it and
-        its cache key cost more than running it."""
-        if not pg:
-            return {}
-        values = {"zone": localdays.zone_name(zone), "environment": environment}
-        if service:
-            values["service"] = service
-        for i, (a, b, w) in enumerate(ranges):
-            values.update({f"a{i}": a, f"b{i}": b, f"w{i}": w})
-        return values
-
-    counts = (
-        _edge_counts_pg(len(ranges), bool(service))
-        if pg
-        else _edge_counts(dialect, zone, ranges, environment, service)
-    )
-    params = bound(ranges)
+    counts, params = _edge_statement(_edge_counts, dialect, zone, ranges, environment, service)
     for row in await session.execute(counts, params):
         day_of(localdays.as_date(row[0]), int(row[1])).counts.add(row[2:])
     ranges = [(a, b, w) for a, b, w in ranges if b > values_from]
@@ -240,12 +226,7 @@ async def window_days(
                 int(seconds or 0)
             )
         return out
-    leads = (
-        _edge_leads_pg(len(ranges), bool(service))
-        if pg
-        else _edge_leads(dialect, zone, ranges, environment, service)
-    )
-    params = bound(ranges)
+    leads, params = _edge_statement(_edge_leads, dialect, zone, ranges, environment, service)
     for day, win, values in await session.execute(leads, params):
         day_of(localdays.as_date(day), int(win)).leads.extend(split_values(values))
     return out
@@ -308,7 +289,7 @@ def _edge_leads(dialect: str, zone: Any, ranges: Ranges, environment: Any, servi
             )
             .where(
                 f.environment == environment,
-                *([f.service == service] if isinstance(service, BindParameter) or service else []),
+                *([f.service == service] if _given(service) else []),
                 f.started_at >= a,
                 f.started_at < b,
                 f.lead_us.is_not(None),
@@ -330,18 +311,38 @@ def _bound_ranges(n: int) -> list[tuple[Any, Any, Any]]:
     ]
 
 
-@lru_cache(maxsize=16)
-def _edge_counts_pg(n: int, by_service: bool) -> Any:
-    service = bindparam("service", type_=String()) if by_service else None
-    zone = bindparam("zone", type_=String())
-    return _edge_counts("postgresql", zone, _bound_ranges(n), bindparam("environment"), service)
+def _edge_statement(
+    build: Callable[[str, Any, Ranges, Any, Any], Any],
+    dialect: str,
+    zone: tzinfo,
+    ranges: Ranges,
+    environment: str,
+    service: str | None,
+) -> tuple[Any, dict[str, Any]]:
+    """The statement ``build`` makes for the ranges, and its parameters. On PostgreSQL it
+    is built once per shape, its values bound: building it and its cache key cost more
+    than running it. (SQLite's local day depends on the zone's offsets in the ranges.)"""
+    if dialect != "postgresql":
+        return build(dialect, zone, ranges, environment, service), {}
+    params: dict[str, Any] = {"zone": localdays.zone_name(zone), "environment": environment}
+    if service:
+        params["service"] = service
+    for i, (a, b, w) in enumerate(ranges):
+        params.update({f"a{i}": a, f"b{i}": b, f"w{i}": w})
+    return _bound_statement(build, len(ranges), bool(service)), params
 
 
-@lru_cache(maxsize=16)
-def _edge_leads_pg(n: int, by_service: bool) -> Any:
-    service = bindparam("service", type_=String()) if by_service else None
-    zone = bindparam("zone", type_=String())
-    return _edge_leads("postgresql", zone, _bound_ranges(n), bindparam("environment"), service)
+@lru_cache(maxsize=32)
+def _bound_statement(
+    build: Callable[[str, Any, Ranges, Any, Any], Any], n: int, by_service: bool
+) -> Any:
+    return build(
+        "postgresql",
+        bindparam("zone", type_=String()),
+        _bound_ranges(n),
+        bindparam("environment"),
+        bindparam("service", type_=String()) if by_service else None,
+    )
 
 
 async def _rollup_days(

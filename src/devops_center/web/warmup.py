@@ -33,9 +33,16 @@ async def warm_up(app: FastAPI) -> None:
     # FastAPI builds a router's routes (their dependencies, their validators) when the
     # first request asks it to match: 230 ms for the API's. A path that no route
     # matches asks every router.
-    nowhere = {"type": "http", "method": "GET", "path": "/-/warm-up", "root_path": ""}
+    nowhere = {
+        "type": "http",
+        "method": "GET",
+        "path": "/-/warm-up",
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
     for route in app.router.routes:
-        route.matches({**nowhere, "headers": [], "query_string": b""})
+        route.matches(nowhere)
     env = app.state.templates.env
     for name in env.list_templates(extensions=("html",)):
         env.get_template(name)
