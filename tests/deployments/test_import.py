@@ -19,7 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.deployments import importer, registration
 from devops_center.deployments import service as deployments
-from devops_center.deployments.models import Deployment, DeploymentCommit
+from devops_center.deployments.models import (
+    CommitFirstDeploy,
+    Deployment,
+    DeploymentCommit,
+    DeploymentDay,
+)
 from devops_center.deployments.schemas import DeploymentIn
 from devops_center.incidents.models import Incident
 from devops_center.migrations import runner
@@ -122,7 +127,22 @@ async def snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, 
         jobs = sorted(
             j.kind for j in (await s.execute(select(Job))).scalars() if j.kind not in announced
         )
-    return {"deployments": deps, "commits": commits, "incidents": incidents, "jobs": jobs}
+        firsts = sorted(
+            (f.service, f.environment, f.sha, key[f.deployment_id], f.started_at, f.lead_us)
+            for f in (await s.execute(select(CommitFirstDeploy))).scalars()
+        )
+        days = sorted(
+            (d.service, d.environment, d.day, d.total, d.success, d.failed, d.leads, d.durations)
+            for d in (await s.execute(select(DeploymentDay))).scalars()
+        )
+    return {
+        "deployments": deps,
+        "commits": commits,
+        "incidents": incidents,
+        "jobs": jobs,
+        "firsts": firsts,
+        "days": days,
+    }
 
 
 def jsonl(bodies: list[dict[str, Any]]) -> io.BytesIO:
@@ -161,6 +181,7 @@ async def test_one_big_batch_equals_many_small_ones(sessionmaker, engine, settin
         sessionmaker, importer.numbered_lines(jsonl(bodies)), settings=settings
     )
     big = await snapshot(sessionmaker)
+    assert len(big["firsts"]) > 200, "the first deployments of a big batch are copied"
     await _truncate(engine)
     await importer.import_lines(
         sessionmaker, importer.numbered_lines(jsonl(bodies)), settings=settings, batch_size=7

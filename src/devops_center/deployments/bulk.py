@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_only
 
 from devops_center.deployments.models import Deployment
 from devops_center.deployments.schemas import CommitIn, DeploymentIn
@@ -69,6 +71,19 @@ async def copy_rows(session: AsyncSession, table: Table, rows: list[dict[str, An
     assert driver is not None
     await driver.copy_records_to_table(
         table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+    )
+
+
+def copy_rows_sync(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """:func:`copy_rows` from the synchronous side of an async session (a flush or
+    commit hook), in the connection's transaction."""
+    columns = list(rows[0])
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    await_only(
+        driver.copy_records_to_table(
+            table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+        )
     )
 
 

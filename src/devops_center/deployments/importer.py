@@ -6,11 +6,14 @@ checked by the same model and registered by the same function
 A line that is refused (bad JSON, a field out of range, a row the database rejects)
 is reported with its number and reason and never stops the others; a batch the
 database rejects is rolled back whole and registered again line by line, so every
-good line of it is stored and nothing of a bad one is.
+good line of it is stored and nothing of a bad one is. While a batch is written, the
+next one is read and parsed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +33,7 @@ from devops_center.errors import DomainError
 log = logging.getLogger("devops_center.deployments")
 
 BATCH = 5000
+_YIELD_EVERY = 64  # lines parsed between turns of the batch being written
 SOURCE = "import"
 
 
@@ -106,32 +110,49 @@ async def import_lines(
     summary = Summary(dry_run=dry_run)
     batch: list[tuple[int, DeploymentIn]] = []
     consumed = 0
+    # One batch is written while the next is read and parsed: the database works
+    # while Python parses (a batch at a time, one connection, in file order).
+    writing: asyncio.Task[None] | None = None
+
+    async def write(lines_: list[tuple[int, DeploymentIn]], size: int) -> None:
+        if lines_:
+            if dry_run:
+                await _check(sessionmaker, lines_, summary)
+            else:
+                await _store(sessionmaker, lines_, summary, settings)
+        if progress is not None:
+            progress(size)
 
     async def flush() -> None:
-        nonlocal consumed
-        if batch:
-            if dry_run:
-                await _check(sessionmaker, batch, summary)
-            else:
-                await _store(sessionmaker, batch, summary, settings)
-            batch.clear()
-        if progress is not None:
-            progress(consumed)
-        consumed = 0
+        nonlocal batch, consumed, writing
+        if writing is not None:
+            await writing
+        writing = asyncio.create_task(write(batch, consumed))
+        batch, consumed = [], 0
 
-    for number, text, size in lines:
-        consumed += size
-        if not text:
-            continue
-        summary.lines += 1
-        parsed = parse(text)
-        if isinstance(parsed, str):
-            summary.refused.append(Refusal(number, parsed))
-        else:
-            batch.append((number, parsed))
-        if len(batch) >= batch_size:
-            await flush()
-    await flush()
+    try:
+        for number, text, size in lines:
+            consumed += size
+            if not text:
+                continue
+            summary.lines += 1
+            parsed = parse(text)
+            if isinstance(parsed, str):
+                summary.refused.append(Refusal(number, parsed))
+            else:
+                batch.append((number, parsed))
+            if len(batch) >= batch_size:
+                await flush()
+            elif summary.lines % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the batch being written reads its replies
+        await flush()
+        if writing is not None:
+            await writing
+    finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writing
     summary.refused.sort(key=lambda r: r.line)
     return summary
 

@@ -51,6 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from devops_center.deployments import rollup_days
+from devops_center.deployments.bulk import COPY_FROM, copy_rows_sync, table_of
 from devops_center.deployments.localdays import local_date, zone_of
 from devops_center.deployments.models import (
     CommitFirstDeploy,
@@ -58,7 +59,7 @@ from devops_center.deployments.models import (
     DeploymentCommit,
     RollupState,
 )
-from devops_center.deployments.rollup_values import ALL_SERVICES, chunks, lead_us
+from devops_center.deployments.rollup_values import ALL_SERVICES, among, lead_us, parts
 
 _PENDING = "dcc.rollups.pending"
 
@@ -90,18 +91,18 @@ def _note_old_image(session: Session, ids: Sequence[int]) -> None:
     commits' first deployments must be recomputed too."""
     pending = _pending(session)
     conn = session.connection()
-    for part in chunks(list(ids)):
+    for part in parts(conn, list(ids)):
         rows = conn.execute(
             select(
                 Deployment.id, Deployment.service, Deployment.environment, Deployment.started_at
-            ).where(Deployment.id.in_(part))
+            ).where(among(conn, Deployment.id, part))
         ).all()
         for dep_id, service, environment, started in rows:
             pending.days.add((service, environment, started))
             pending.pairs_of[dep_id].add((service, environment))
         shas = conn.execute(
             select(DeploymentCommit.deployment_id, DeploymentCommit.sha).where(
-                DeploymentCommit.deployment_id.in_(part)
+                among(conn, DeploymentCommit.deployment_id, part)
             )
         ).all()
         for dep_id, sha in shas:
@@ -198,17 +199,17 @@ def _apply(session: Session) -> None:
     firsts = set(pending.firsts)
     pairs_of: dict[int, set[tuple[str, str]]] = defaultdict(set, pending.pairs_of)
     shas_of: dict[int, set[str]] = defaultdict(set, pending.shas_of)
-    for part in chunks(sorted(pending.ids)):
+    for part in parts(conn, sorted(pending.ids)):
         for dep_id, service, environment, started in conn.execute(
             select(
                 Deployment.id, Deployment.service, Deployment.environment, Deployment.started_at
-            ).where(Deployment.id.in_(part))
+            ).where(among(conn, Deployment.id, part))
         ):
             days.add((service, environment, started))
             pairs_of[dep_id].add((service, environment))
         for dep_id, sha in conn.execute(
             select(DeploymentCommit.deployment_id, DeploymentCommit.sha).where(
-                DeploymentCommit.deployment_id.in_(part)
+                among(conn, DeploymentCommit.deployment_id, part)
             )
         ):
             shas_of[dep_id].add(sha)
@@ -232,11 +233,12 @@ def _recompute_firsts(
     entered (those days' lead times change). ``changed`` are the deployments written in
     this transaction.
 
-    Every statement is an index look-up by commit or by deployment id, 500 commits at a
-    time, so a batch of thousands of deployments (an import) costs a few statements per
-    500 commits whatever the history: the commits' deployments by the commit index, then
-    the stored rows by deployment id (a stored row points to a successful deployment of
-    that commit, or to one changed in this transaction)."""
+    Every statement is an index look-up by commit or by deployment id, a slice of
+    commits at a time (:func:`~.rollup_values.parts`), so a batch of thousands of
+    deployments (an import) costs a few statements per slice whatever the history: the
+    commits' deployments by the commit index, then the stored rows by deployment id (a
+    stored row points to a successful deployment of that commit, or to one changed in
+    this transaction)."""
     moved: set[tuple[str, str, datetime]] = set()
     wanted = set(keys)
     keys_of: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
@@ -244,25 +246,30 @@ def _recompute_firsts(
         keys_of[key[2]].append(key)
     best: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
     candidates: set[int] = set(changed)
-    for shas in chunks(sorted(keys_of)):
+    for shas in parts(conn, sorted(keys_of)):
         holders: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
         for sha, dep_id, committed in conn.execute(
             select(
                 DeploymentCommit.sha, DeploymentCommit.deployment_id, DeploymentCommit.committed_at
-            ).where(DeploymentCommit.sha.in_(shas))
+            ).where(among(conn, DeploymentCommit.sha, shas))
         ):
             holders[int(dep_id)].append((sha, committed))
         candidates.update(holders)
-        for ids in chunks(sorted(holders)):
-            for dep_id, service, environment, started, completed in conn.execute(
+        for ids in parts(conn, sorted(holders)):
+            # By id only, the status checked here: with ``status = 'success'`` in the
+            # query PostgreSQL may read all successful deployments by the status index.
+            for dep_id, service, environment, started, completed, status in conn.execute(
                 select(
                     Deployment.id,
                     Deployment.service,
                     Deployment.environment,
                     Deployment.started_at,
                     Deployment.completed_at,
-                ).where(Deployment.id.in_(ids), Deployment.status == "success")
+                    Deployment.status,
+                ).where(among(conn, Deployment.id, ids))
             ):
+                if status != "success":
+                    continue
                 for sha, committed in holders[int(dep_id)]:
                     key = (service, environment, sha)
                     if key not in wanted:
@@ -272,7 +279,7 @@ def _recompute_firsts(
                         lead = lead_us(completed, committed) if completed is not None else None
                         best[key] = (started, dep_id, lead)
     stored: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
-    for ids in chunks(sorted(candidates)):
+    for ids in parts(conn, sorted(candidates)):
         for service, environment, sha, started, dep_id, lead in conn.execute(
             select(
                 CommitFirstDeploy.service,
@@ -281,7 +288,7 @@ def _recompute_firsts(
                 CommitFirstDeploy.started_at,
                 CommitFirstDeploy.deployment_id,
                 CommitFirstDeploy.lead_us,
-            ).where(CommitFirstDeploy.deployment_id.in_(ids))
+            ).where(among(conn, CommitFirstDeploy.deployment_id, ids))
         ):
             key = (service, environment, sha)
             if key in wanted:
@@ -302,19 +309,19 @@ def _recompute_firsts(
             ),
             [{"s": k[0], "e": k[1], "h": k[2]} for k in stale],
         )
-    if fresh:
-        conn.execute(
-            insert(CommitFirstDeploy),
-            [
-                {
-                    "service": k[0],
-                    "environment": k[1],
-                    "sha": k[2],
-                    "started_at": best[k][0],
-                    "deployment_id": best[k][1],
-                    "lead_us": best[k][2],
-                }
-                for k in fresh
-            ],
-        )
+    rows = [
+        {
+            "service": k[0],
+            "environment": k[1],
+            "sha": k[2],
+            "started_at": best[k][0],
+            "deployment_id": best[k][1],
+            "lead_us": best[k][2],
+        }
+        for k in fresh
+    ]
+    if len(rows) >= COPY_FROM and conn.dialect.name == "postgresql":
+        copy_rows_sync(conn, table_of(CommitFirstDeploy), rows)  # an import's thousands
+    elif rows:
+        conn.execute(insert(CommitFirstDeploy), rows)
     return moved

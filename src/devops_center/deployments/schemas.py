@@ -47,9 +47,12 @@ def _blank_is_none(value: Any) -> Any:
     return value
 
 
+_NUMBERS = (bool, int, float)
+
+
 def _timestamp_text(value: Any) -> Any:
     """JSON carries timestamps as ISO 8601 strings: numbers are refused, not guessed."""
-    if isinstance(value, bool | int | float):
+    if isinstance(value, _NUMBERS):
         raise ValueError("must be an ISO 8601 date-time string")
     return value
 
