@@ -434,7 +434,12 @@ async def under_load(url: str, var: Path, token: str) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 if rng.random() < 0.25:
                     r = await c.post(
-                        "/api/v1/deployments", json=deployment_body(k * 1000 + n), headers=auth
+                        # a service drawn at random: with ``k * 1000 + n`` every client
+                        # posted its n-th request to the same service as the others
+                        # (all started together), all waiting for that service's lock
+                        "/api/v1/deployments",
+                        json=deployment_body(rng.randrange(SERVICES)),
+                        headers=auth,
                     )
                     kind, ok = "api", r.status_code in (200, 201)
                 else:

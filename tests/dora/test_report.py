@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
-from devops_center import cache
 from devops_center.deployments.models import Deployment, DeploymentCommit
 from devops_center.dora import service as dora
 from devops_center.incidents import service as incidents
@@ -241,7 +238,6 @@ async def test_a_read_right_after_a_write_is_fresh_in_another_process(
     from devops_center.db import make_engine, make_sessionmaker
     from devops_center.deployments import service as deployments
     from devops_center.deployments.schemas import DeploymentIn
-    from devops_center.incidents import service as incidents
 
     other = make_engine(settings.database_url, pool_size=1)
     elsewhere = make_sessionmaker(other)
@@ -277,29 +273,3 @@ async def test_a_read_right_after_a_write_is_fresh_in_another_process(
         assert after.open_incidents == 0 and after.time_to_restore.sample_size == 1
     finally:
         await other.dispose()
-
-
-async def test_the_cache_version_is_written_at_commit_and_only_then(sessionmaker) -> None:
-
-    async def version() -> object:
-        async with sessionmaker() as s:
-            return await cache.get(s, key=incidents.METRICS_VERSION_KEY)
-
-    before = await version()
-    async with sessionmaker() as s:
-
-        async def failing_request() -> None:
-            async with s.begin():
-                await incidents.metrics_changed(s)
-                raise RuntimeError("the request failed")
-
-        with pytest.raises(RuntimeError):
-            await failing_request()
-        async with s.begin():  # the same session, a later transaction that changes nothing
-            pass
-    assert await version() == before
-    async with sessionmaker() as s, s.begin():
-        await incidents.metrics_changed(s)
-        assert await cache.get(s, key=incidents.METRICS_VERSION_KEY) == before  # not yet: at COMMIT
-    committed = await version()
-    assert committed not in (None, before)

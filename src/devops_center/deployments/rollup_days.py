@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.util import await_only
 
 from devops_center.deployments.localdays import as_date, local_date, local_midnight
 from devops_center.deployments.models import CommitFirstDeploy, Deployment, DeploymentDay
@@ -32,28 +33,63 @@ from devops_center.deployments.rollup_values import (
 _RUN_GAP = timedelta(days=7)
 
 
+def lock_key(service: str, environment: str) -> int:
+    digest = hashlib.blake2b(f"dora:{service}@{environment}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
 def lock(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
     """Transaction-level advisory locks of (service, environment) pairs, in one order."""
     if conn.dialect.name != "postgresql":
         return  # SQLite has one writer at a time
     for service, environment in sorted(set(pairs)):
-        digest = hashlib.blake2b(f"dora:{service}@{environment}".encode(), digest_size=8)
-        key = int.from_bytes(digest.digest(), "big", signed=True)
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(service, environment)}
+        )
 
 
-def recompute_days(conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo) -> None:
+def recompute_days(
+    conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo
+) -> dict[str, list[date]]:
     """Rebuild the roll-up rows of ``buckets`` (service, environment, local day): a
     service's rows from the raw rows, then each environment's whole-day row
     (:data:`ALL_SERVICES`) as the sum of that day's service rows — exact by
-    construction, and a few rows to read instead of every deployment of the day."""
+    construction, and a few rows to read instead of every deployment of the day.
+
+    On PostgreSQL the whole-day rows are left to :func:`sum_after_commit` (returned:
+    environment → days), on SQLite they are summed here."""
     _recompute_service_days(conn, {b for b in buckets if b[0] != ALL_SERVICES}, zone)
-    days = {(e, d) for _s, e, d in buckets}
-    # Taken last and held to COMMIT: the sum below is a new statement that sees every
-    # service row committed before the lock was granted (read committed), and the
-    # registrations of other services wait only for this sum and the COMMIT.
-    lock(conn, {(ALL_SERVICES, e) for e, _d in days})
+    days: dict[str, list[date]] = defaultdict(list)
+    for environment, day in sorted({(e, d) for _s, e, d in buckets}):
+        days[environment].append(day)
+    if conn.dialect.name == "postgresql":
+        return dict(days)
     _sum_whole_days(conn, days)
+    return {}
+
+
+def sum_after_commit(driver: Any, days: dict[str, list[date]]) -> None:
+    """PostgreSQL, right after the COMMIT of the service rows, outside any transaction:
+    each environment's whole-day rows of ``days`` summed anew by one call of
+    ``dcc_sum_whole_days`` (migration 0019) — the environment's advisory lock, then the
+    sum in a statement of its own, which sees every service row committed before the
+    lock was granted; the call's own commit releases the lock. Held inside the
+    registration's transaction, that lock was waited for up to 390 ms under load (its
+    holder's worker busy with other requests between its last statements and COMMIT).
+
+    Two registrations of a day each sum after their own COMMIT, in the lock's order:
+    the later sum sees both. A process that dies between the COMMIT and this call
+    leaves the day's whole-environment row short until the next registration of that
+    day or ``dcc dora rebuild``."""
+    for environment in sorted(days):
+        await_only(
+            driver.execute(
+                "SELECT dcc_sum_whole_days($1, $2, $3)",
+                environment,
+                days[environment],
+                lock_key(ALL_SERVICES, environment),
+            )
+        )
 
 
 def _recompute_service_days(
@@ -137,65 +173,14 @@ def _recompute_service_days(
     )
 
 
-# The environment's rows of some days (:env, :days) as the sums of their service rows,
-# the values of those merged and sorted by the database; days left without a service
-# row lose theirs. Same rows as the generic path below (tests/dora/test_rollups.py).
-_SUM_WHOLE_DAYS_PG = text(
-    """
-    WITH gone AS (
-        DELETE FROM deployment_days o
-        WHERE o.service = '' AND o.environment = :env AND o.day = ANY(CAST(:days AS date[]))
-          AND NOT EXISTS (
-            SELECT 1 FROM deployment_days x
-            WHERE x.environment = :env AND x.day = o.day AND x.service <> ''
-          )
-    )
-    INSERT INTO deployment_days (service, environment, day, total, running, success, failed,
-                                 rolled_back, rework, leads, durations, revision)
-    SELECT '', :env, s.day, sum(s.total), sum(s.running), sum(s.success), sum(s.failed),
-           sum(s.rolled_back), sum(s.rework),
-           (SELECT string_agg(v::text, ',' ORDER BY v)
-              FROM deployment_days x
-              CROSS JOIN LATERAL unnest(string_to_array(x.leads, ',')::bigint[]) AS v
-             WHERE x.environment = :env AND x.day = s.day AND x.service <> ''),
-           (SELECT string_agg(v::text, ',' ORDER BY v)
-              FROM deployment_days x
-              CROSS JOIN LATERAL unnest(string_to_array(x.durations, ',')::bigint[]) AS v
-             WHERE x.environment = :env AND x.day = s.day AND x.service <> ''),
-           (floor(random() * 9.2e18) - 4.6e18)::bigint
-      FROM deployment_days s
-     WHERE s.service <> '' AND s.environment = :env AND s.day = ANY(CAST(:days AS date[]))
-     GROUP BY s.day
-    ON CONFLICT (service, environment, day) DO UPDATE SET
-        total = excluded.total, running = excluded.running, success = excluded.success,
-        failed = excluded.failed, rolled_back = excluded.rolled_back,
-        rework = excluded.rework, leads = excluded.leads, durations = excluded.durations,
-        revision = excluded.revision
-    """
-)
-
-
-def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
-    """The (environment, day) rows of all services: sums of the service rows, their
-    values merged (one aggregate row a day, the values concatenated by the database)."""
-    if not days:
-        return
+def _sum_whole_days(conn: Connection, days: dict[str, list[date]]) -> None:
+    """SQLite: the (environment, day) rows of all services, in the transaction: sums of
+    the service rows, their values merged (one aggregate row a day)."""
     t = DeploymentDay
     dialect = conn.dialect.name
-    if dialect == "postgresql":
-        # One statement under the lock: the sums, the values merged and sorted, the
-        # upsert and the deletion of days left without services all happen in the
-        # database; the lock is held for this statement and the COMMIT only (every
-        # registration of the environment waits for it).
-        for environment in sorted({e for e, _d in days}):
-            conn.execute(
-                _SUM_WHOLE_DAYS_PG,
-                {"env": environment, "days": sorted(d for e, d in days if e == environment)},
-            )
-        return
     rows: dict[tuple[str, str, date], dict[str, Any]] = {}
-    for environment in sorted({e for e, _d in days}):
-        for chunk in chunks(sorted(d for e, d in days if e == environment)):
+    for environment, env_days in sorted(days.items()):
+        for chunk in chunks(env_days):
             for day, *sums, leads, durations in conn.execute(
                 select(
                     t.day,
@@ -215,7 +200,7 @@ def _sum_whole_days(conn: Connection, days: set[tuple[str, date]]) -> None:
                     "leads": join_values(sorted(split_values(leads))),
                     "durations": join_values(sorted(split_values(durations))),
                 }
-    _store_days(conn, {(ALL_SERVICES, e, d) for e, d in days}, rows)
+    _store_days(conn, {(ALL_SERVICES, e, d) for e, ds in days.items() for d in ds}, rows)
 
 
 def _revision() -> int:

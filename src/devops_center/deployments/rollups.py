@@ -24,7 +24,8 @@ from scratch. What a transaction touched is noted
 On PostgreSQL each (service, environment) is locked (a transaction-level advisory
 lock) for the recomputation, so two registrations of the same service never compute
 from snapshots that miss each other's rows; the environment's whole-day row is summed
-under its own lock, taken last. Days are those of the time zone stored in
+under its own lock, right after COMMIT in a call of its own
+(:func:`~.rollup_days.sum_after_commit`). Days are those of the time zone stored in
 ``deployment_rollup_state`` (set by :mod:`~devops_center.deployments.rebuild`,
 ``dcc dora rebuild``); a report
 asked in another zone reads the raw rows of its window instead.
@@ -62,6 +63,7 @@ from devops_center.deployments.models import (
 from devops_center.deployments.rollup_values import ALL_SERVICES, among, lead_us, parts
 
 _PENDING = "dcc.rollups.pending"
+_AFTER_COMMIT = "dcc.rollups.after_commit"
 
 
 # --------------------------------------------------------------- what was touched
@@ -176,6 +178,7 @@ def _before_commit(session: Session) -> None:
 def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 # -------------------------------------------------------------------- recomputing
@@ -217,13 +220,25 @@ def _apply(session: Session) -> None:
         for service, environment in pairs:
             firsts.update((service, environment, sha) for sha in shas_of.get(dep_id, ()))
     pairs = {(s, e) for s, e, _ in days} | {(s, e) for s, e, _ in firsts}
-    # The environments' whole-day rows are locked later, around their sums only: every
-    # registration of an environment takes that lock, so it is held for milliseconds.
+    # The environments' whole-day rows are summed under a lock of their own, after
+    # COMMIT on PostgreSQL: every registration of an environment takes that lock.
     rollup_days.lock(conn, pairs)
     days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of])
     buckets = {(s, e, local_date(at, zone)) for s, e, at in days}
     buckets |= {(ALL_SERVICES, e, d) for _s, e, d in buckets}
-    rollup_days.recompute_days(conn, buckets, zone)
+    after = rollup_days.recompute_days(conn, buckets, zone)
+    if after:
+        session.info[_AFTER_COMMIT] = (conn.connection.driver_connection, after)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # PostgreSQL: the environments' whole-day rows, summed once the service rows are
+    # committed (rollup_days.sum_after_commit); the connection is still this session's.
+    found = session.info.pop(_AFTER_COMMIT, None)
+    if found is not None:
+        driver, days = found
+        rollup_days.sum_after_commit(driver, days)
 
 
 def _recompute_firsts(

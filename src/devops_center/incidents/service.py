@@ -5,56 +5,15 @@ At most one open incident per (source, source_ref): opening again returns the op
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from uuid import uuid4
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, event, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
-from devops_center import cache
 from devops_center.db import utcnow
 from devops_center.errors import Invalid, NotFound
 from devops_center.i18n import lazy
 from devops_center.incidents.models import INCIDENT_SOURCES, Incident
-
-# The version of the figures derived from deployments and incidents (DORA). Both
-# domains sit on top of this one, so the mark lives here; dora's cache keys on it.
-METRICS_VERSION_KEY = "dora.version"
-# Longer than anything it versions lives: dropped, it reads as "0" until the next write.
-VERSION_TTL = timedelta(days=30)
-
-
-_CHANGED = "dcc.metrics_changed"
-
-
-async def metrics_changed(session: AsyncSession) -> None:
-    """A deployment or an incident was written: cached DORA reports are out of date.
-
-    Only marks the transaction: the new version is written by :func:`_write_version` as
-    the very last statement before COMMIT. Every registration of every web process
-    writes that one row, so the row lock must be held for as short a time as possible
-    (a deployment that opens or resolves an incident used to take it half-way through
-    its transaction; bench/load.py: deployment API p95 1.6 s with it held, 0.5 s without).
-    """
-    session.sync_session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "before_commit")
-def _write_version(session: Session) -> None:
-    if session.in_nested_transaction():  # a savepoint: the outer transaction writes it
-        return
-    if session.info.pop(_CHANGED, False):
-        dialect = session.get_bind().dialect.name
-        session.execute(
-            cache.upsert(dialect, key=METRICS_VERSION_KEY, value=uuid4().hex, ttl=VERSION_TTL)
-        )
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_version(session: Session, previous_transaction: SessionTransaction) -> None:
-    if previous_transaction.parent is None:  # the whole transaction is gone, not a savepoint
-        session.info.pop(_CHANGED, None)
 
 
 async def find_open(session: AsyncSession, *, source: str, source_ref: str) -> Incident | None:
@@ -116,7 +75,6 @@ async def open_incident(
         incident.resolved_by_deployment_id = resolved_by_deployment_id
     session.add(incident)
     await session.flush()
-    await metrics_changed(session)
     return incident
 
 
@@ -135,7 +93,6 @@ async def resolve(
         incident.resolved_at = max(resolved_at or utcnow(), incident.opened_at)
         incident.resolved_by = resolved_by
         incident.resolved_by_deployment_id = resolved_by_deployment_id
-        await metrics_changed(session)
     return incident
 
 
