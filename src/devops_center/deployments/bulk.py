@@ -61,30 +61,27 @@ def copying(session: AsyncSession, rows: int) -> bool:
     return rows >= COPY_FROM and session.get_bind().dialect.name == "postgresql"
 
 
+def _copy(driver: Any, table: Table, rows: list[dict[str, Any]]) -> Any:
+    """asyncpg's COPY of ``rows`` (dicts of the same keys) into ``table``: the awaitable."""
+    assert driver is not None
+    columns = list(rows[0])
+    return driver.copy_records_to_table(
+        table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+    )
+
+
 async def copy_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     """COPY ``rows`` (dicts of the same keys) into ``table`` on the session's connection,
     so inside its transaction."""
-    columns = list(rows[0])
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    await driver.copy_records_to_table(
-        table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
-    )
+    await _copy(raw.driver_connection, table, rows)
 
 
 def copy_rows_sync(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """:func:`copy_rows` from the synchronous side of an async session (a flush or
     commit hook), in the connection's transaction."""
-    columns = list(rows[0])
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    await_only(
-        driver.copy_records_to_table(
-            table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
-        )
-    )
+    await_only(_copy(conn.connection.driver_connection, table, rows))
 
 
 async def new_ids(session: AsyncSession, table: Table, n: int) -> list[int]:

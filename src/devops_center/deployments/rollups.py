@@ -92,24 +92,33 @@ def _note_old_image(session: Session, ids: Sequence[int]) -> None:
     """What the deployments ``ids`` are now, before a change: their day and their
     commits' first deployments must be recomputed too."""
     pending = _pending(session)
-    conn = session.connection()
-    for part in parts(conn, list(ids)):
-        rows = conn.execute(
+    _read_images(session.connection(), ids, pending.days, pending.pairs_of, pending.shas_of)
+    pending.ids.update(ids)
+
+
+def _read_images(
+    conn: Connection,
+    ids: Iterable[int],
+    days: set[tuple[str, str, datetime]],
+    pairs_of: dict[int, set[tuple[str, str]]],
+    shas_of: dict[int, set[str]],
+) -> None:
+    """Add what the deployments ``ids`` are now — their (service, environment, start)
+    and their commits — to ``days``, ``pairs_of`` and ``shas_of``."""
+    for part in parts(conn, sorted(ids)):
+        for dep_id, service, environment, started in conn.execute(
             select(
                 Deployment.id, Deployment.service, Deployment.environment, Deployment.started_at
             ).where(among(conn, Deployment.id, part))
-        ).all()
-        for dep_id, service, environment, started in rows:
-            pending.days.add((service, environment, started))
-            pending.pairs_of[dep_id].add((service, environment))
-        shas = conn.execute(
+        ):
+            days.add((service, environment, started))
+            pairs_of[dep_id].add((service, environment))
+        for dep_id, sha in conn.execute(
             select(DeploymentCommit.deployment_id, DeploymentCommit.sha).where(
                 among(conn, DeploymentCommit.deployment_id, part)
             )
-        ).all()
-        for dep_id, sha in shas:
-            pending.shas_of[dep_id].add(sha)
-        pending.ids.update(part)
+        ):
+            shas_of[dep_id].add(sha)
 
 
 async def before_change(session: AsyncSession, deployment_ids: Sequence[int]) -> None:
@@ -202,20 +211,7 @@ def _apply(session: Session) -> None:
     firsts = set(pending.firsts)
     pairs_of: dict[int, set[tuple[str, str]]] = defaultdict(set, pending.pairs_of)
     shas_of: dict[int, set[str]] = defaultdict(set, pending.shas_of)
-    for part in parts(conn, sorted(pending.ids)):
-        for dep_id, service, environment, started in conn.execute(
-            select(
-                Deployment.id, Deployment.service, Deployment.environment, Deployment.started_at
-            ).where(among(conn, Deployment.id, part))
-        ):
-            days.add((service, environment, started))
-            pairs_of[dep_id].add((service, environment))
-        for dep_id, sha in conn.execute(
-            select(DeploymentCommit.deployment_id, DeploymentCommit.sha).where(
-                among(conn, DeploymentCommit.deployment_id, part)
-            )
-        ):
-            shas_of[dep_id].add(sha)
+    _read_images(conn, pending.ids, days, pairs_of, shas_of)
     for dep_id, pairs in pairs_of.items():
         for service, environment in pairs:
             firsts.update((service, environment, sha) for sha in shas_of.get(dep_id, ()))
