@@ -53,11 +53,16 @@ def default_service(settings: Settings | None) -> str:
 
 @dataclass
 class Registered:
-    """What became of one item: its row id, whether it was new, and its final status."""
+    """What became of one item: its row id, whether it was new, and its final status.
+
+    A new row also brings what was stored (``stored``: the columns as inserted, and
+    ``commits``: how many commits went in with it), so its caller needs no re-read."""
 
     id: int
     created: bool
     status: str
+    stored: dict[str, Any] | None = None
+    commits: int | None = None
 
 
 def _values(data: DeploymentIn, source: str, settings: Settings | None) -> dict[str, Any]:
@@ -149,7 +154,7 @@ async def _record_chunk(
     session: AsyncSession, items: list[Item], settings: Settings | None, announce: bool
 ) -> list[Registered]:
     await _upsert_rows(session, items)
-    fetch = await _store_commits(session, items, settings)
+    fetch, shas_of = await _store_commits(session, items, settings)
     await open_and_resolve_incidents(session, items)
     jobs: list[dict[str, Any]] = []
     now = utcnow()
@@ -174,9 +179,26 @@ async def _record_chunk(
     if jobs:
         await enqueue_all(session, jobs)
     # Rows and commits went in by Core statements or COPY: their roll-ups are recomputed
-    # before COMMIT (deployments.rollups).
-    rollups.changed(session, [i.id for i in items])
-    return [Registered(i.id, i.created, i.status) for i in items]
+    # before COMMIT (deployments.rollups). What a new row is, is known here: no re-read.
+    new = {
+        i.id: rollups.NewRow(
+            i.service, i.environment, i.started_at, i.completed_at, i.status, shas_of.get(i.id, [])
+        )
+        for i in items
+        if i.created and i.started_at is not None
+    }
+    rollups.changed(session, [i.id for i in items if i.id not in new])
+    rollups.changed_new(session, new)
+    return [
+        Registered(
+            i.id,
+            i.created,
+            i.status,
+            {**i.values, "id": i.id} if i.created else None,
+            len(shas_of.get(i.id, ())) if i.created else None,
+        )
+        for i in items
+    ]
 
 
 # ------------------------------------------------------------------------ the rows
@@ -269,9 +291,9 @@ async def _merge_stored(session: AsyncSession, stored: list[Item], now: datetime
 
 async def _store_commits(
     session: AsyncSession, items: list[Item], settings: Settings | None
-) -> set[int]:
+) -> tuple[set[int], dict[int, list[str]]]:
     """Store sent commits (they replace the stored ones); returns the ids whose commits
-    are unknown and must be asked from GitHub."""
+    are unknown and must be asked from GitHub, and the commits stored per deployment."""
     replace = [i.id for i in items if i.data.commits is not None and not i.created]
     if replace:
         await rollups.before_change(session, replace)  # the old commits' first deploys
@@ -291,11 +313,13 @@ async def _store_commits(
     github_on = settings is not None and settings.github_enabled().enabled
     rows: list[dict[str, Any]] = []
     fetch: set[int] = set()
+    shas_of: dict[int, list[str]] = {}
 
     def add(deployment_id: int, commits: Sequence[CommitIn]) -> None:
         unique: dict[str, CommitIn] = {}
         for commit in commits:
             unique.setdefault(commit.sha, commit)
+        shas_of[deployment_id] = list(unique)
         rows.extend(
             {
                 "deployment_id": deployment_id,
@@ -321,4 +345,4 @@ async def _store_commits(
         await copy_rows(session, table_of(DeploymentCommit), rows)
     elif rows:
         await session.execute(insert(table_of(DeploymentCommit)), rows)
-    return fetch
+    return fetch, shas_of

@@ -18,7 +18,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.util import await_only
 
 from devops_center.deployments.localdays import as_date, local_date, local_midnight
-from devops_center.deployments.models import CommitFirstDeploy, Deployment, DeploymentDay
+from devops_center.deployments.models import (
+    CommitFirstDeploy,
+    Deployment,
+    DeploymentDay,
+    RollupState,
+)
 from devops_center.deployments.rollup_values import (
     ALL_SERVICES,
     COUNTS,
@@ -38,14 +43,22 @@ def lock_key(service: str, environment: str) -> int:
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
-def lock(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
-    """Transaction-level advisory locks of (service, environment) pairs, in one order."""
-    if conn.dialect.name != "postgresql":
-        return  # SQLite has one writer at a time
-    for service, environment in sorted(set(pairs)):
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(service, environment)}
-        )
+# The locks taken in the array's order (one order for every transaction: no deadlock),
+# and the roll-ups' time zone read by the same round trip.
+_LOCK_AND_ZONE = text(
+    "SELECT (SELECT timezone FROM deployment_rollup_state WHERE id = 1) FROM "
+    "(SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k) AS l"
+)
+
+
+def lock(conn: Connection, pairs: Iterable[tuple[str, str]]) -> str | None:
+    """Transaction-level advisory locks of (service, environment) pairs, in one order;
+    returns the name of the roll-ups' time zone (``deployment_rollup_state``)."""
+    if conn.dialect.name != "postgresql":  # SQLite has one writer at a time
+        zone = conn.execute(select(RollupState.timezone).where(RollupState.id == 1))
+        return zone.scalar()
+    keys = [lock_key(service, environment) for service, environment in sorted(set(pairs))]
+    return conn.execute(_LOCK_AND_ZONE, {"keys": keys}).scalar()
 
 
 def recompute_days(

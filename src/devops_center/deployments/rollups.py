@@ -69,6 +69,18 @@ _AFTER_COMMIT = "dcc.rollups.after_commit"
 # --------------------------------------------------------------- what was touched
 
 
+@dataclass(frozen=True)
+class NewRow:
+    """A deployment as a transaction just inserted it (with a Core statement or COPY)."""
+
+    service: str
+    environment: str
+    started_at: datetime
+    completed_at: datetime | None
+    status: str
+    shas: Sequence[str]
+
+
 @dataclass
 class _Pending:
     ids: set[int] = field(default_factory=set)  # re-read at COMMIT: their current state
@@ -76,9 +88,11 @@ class _Pending:
     pairs_of: dict[int, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     shas_of: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     firsts: set[tuple[str, str, str]] = field(default_factory=set)
+    # new rows whose image is known (changed_new): not re-read unless noted otherwise
+    new: dict[int, NewRow] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.ids or self.days or self.firsts)
+        return bool(self.ids or self.days or self.firsts or self.new)
 
 
 def _pending(session: Session) -> _Pending:
@@ -133,6 +147,15 @@ def changed(session: AsyncSession | Session, deployment_ids: Iterable[int]) -> N
     commits: their roll-ups are recomputed before the transaction commits."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     _pending(sync).ids.update(deployment_ids)
+
+
+def changed_new(session: AsyncSession | Session, rows: dict[int, NewRow]) -> None:
+    """Like :func:`changed`, for deployments this transaction just inserted with a Core
+    statement or COPY (id → what was inserted): their roll-ups are recomputed without
+    reading them back. A later change to one of them in the same transaction (noted by
+    :func:`changed` or the ORM) makes it read."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    _pending(sync).new.update(rows)
 
 
 @event.listens_for(Session, "before_flush")
@@ -194,7 +217,10 @@ def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
 
 
 def rollup_zone(conn: Connection) -> tzinfo:
-    name = conn.execute(select(RollupState.timezone).where(RollupState.id == 1)).scalar()
+    return _zone(conn.execute(select(RollupState.timezone).where(RollupState.id == 1)).scalar())
+
+
+def _zone(name: str | None) -> tzinfo:
     try:
         return zone_of(name or "UTC")
     except (KeyError, ValueError):
@@ -206,20 +232,25 @@ def _apply(session: Session) -> None:
     if not isinstance(pending, _Pending) or not pending:
         return
     conn = session.connection()
-    zone = rollup_zone(conn)
     days = set(pending.days)
     firsts = set(pending.firsts)
     pairs_of: dict[int, set[tuple[str, str]]] = defaultdict(set, pending.pairs_of)
     shas_of: dict[int, set[str]] = defaultdict(set, pending.shas_of)
     _read_images(conn, pending.ids, days, pairs_of, shas_of)
+    known = {k: v for k, v in pending.new.items() if k not in pending.ids}
+    for dep_id, row in known.items():
+        days.add((row.service, row.environment, row.started_at))
+        pairs_of[dep_id].add((row.service, row.environment))
+        shas_of[dep_id].update(row.shas)
     for dep_id, pairs in pairs_of.items():
         for service, environment in pairs:
             firsts.update((service, environment, sha) for sha in shas_of.get(dep_id, ()))
     pairs = {(s, e) for s, e, _ in days} | {(s, e) for s, e, _ in firsts}
-    # The environments' whole-day rows are summed under a lock of their own, after
-    # COMMIT on PostgreSQL: every registration of an environment takes that lock.
-    rollup_days.lock(conn, pairs)
-    days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of])
+    # Each (service, environment) locked for its recomputation (PostgreSQL; the
+    # environments' whole-day rows are summed under a lock of their own, after COMMIT),
+    # and the roll-ups' time zone read by the same statement.
+    zone = _zone(rollup_days.lock(conn, pairs))
+    days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of], known)
     buckets = {(s, e, local_date(at, zone)) for s, e, at in days}
     buckets |= {(ALL_SERVICES, e, d) for _s, e, d in buckets}
     after = rollup_days.recompute_days(conn, buckets, zone)
@@ -238,11 +269,15 @@ def _after_commit(session: Session) -> None:
 
 
 def _recompute_firsts(
-    conn: Connection, keys: set[tuple[str, str, str]], changed: Iterable[int] = ()
+    conn: Connection,
+    keys: set[tuple[str, str, str]],
+    changed: Iterable[int] = (),
+    known: dict[int, NewRow] | None = None,
 ) -> set[tuple[str, str, datetime]]:
     """Make the first-deployment rows of ``keys`` right; returns the days they left or
     entered (those days' lead times change). ``changed`` are the deployments written in
-    this transaction.
+    this transaction; ``known`` those of them just inserted, as inserted (not read back,
+    and no stored row can point to them yet).
 
     Every statement is an index look-up by commit or by deployment id, a slice of
     commits at a time (:func:`~.rollup_values.parts`), so a batch of thousands of
@@ -256,6 +291,7 @@ def _recompute_firsts(
     for key in sorted(wanted):
         keys_of[key[2]].append(key)
     best: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
+    new = known or {}
     candidates: set[int] = set(changed)
     for shas in parts(conn, sorted(keys_of)):
         holders: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
@@ -266,31 +302,39 @@ def _recompute_firsts(
         ):
             holders[int(dep_id)].append((sha, committed))
         candidates.update(holders)
-        for ids in parts(conn, sorted(holders)):
+        images: list[Sequence[Any]] = [
+            (i, r.service, r.environment, r.started_at, r.completed_at, r.status)
+            for i, r in new.items()
+            if i in holders
+        ]
+        for ids in parts(conn, sorted(set(holders) - set(new))):
             # By id only, the status checked here: with ``status = 'success'`` in the
             # query PostgreSQL may read all successful deployments by the status index.
-            for dep_id, service, environment, started, completed, status in conn.execute(
-                select(
-                    Deployment.id,
-                    Deployment.service,
-                    Deployment.environment,
-                    Deployment.started_at,
-                    Deployment.completed_at,
-                    Deployment.status,
-                ).where(among(conn, Deployment.id, ids))
-            ):
-                if status != "success":
+            images.extend(
+                conn.execute(
+                    select(
+                        Deployment.id,
+                        Deployment.service,
+                        Deployment.environment,
+                        Deployment.started_at,
+                        Deployment.completed_at,
+                        Deployment.status,
+                    ).where(among(conn, Deployment.id, ids))
+                )
+            )
+        for dep_id, service, environment, started, completed, status in images:
+            if status != "success":
+                continue
+            for sha, committed in holders[int(dep_id)]:
+                key = (service, environment, sha)
+                if key not in wanted:
                     continue
-                for sha, committed in holders[int(dep_id)]:
-                    key = (service, environment, sha)
-                    if key not in wanted:
-                        continue
-                    known = best.get(key)
-                    if known is None or (started, dep_id) < (known[0], known[1]):
-                        lead = lead_us(completed, committed) if completed is not None else None
-                        best[key] = (started, dep_id, lead)
+                held = best.get(key)
+                if held is None or (started, dep_id) < (held[0], held[1]):
+                    lead = lead_us(completed, committed) if completed is not None else None
+                    best[key] = (started, dep_id, lead)
     stored: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
-    for ids in parts(conn, sorted(candidates)):
+    for ids in parts(conn, sorted(candidates - set(new))):
         for service, environment, sha, started, dep_id, lead in conn.execute(
             select(
                 CommitFirstDeploy.service,

@@ -48,7 +48,7 @@ from devops_center.deployments.queries import names as names
 from devops_center.deployments.queries import next_successful as next_successful
 from devops_center.deployments.queries import previous_successful as previous_successful
 from devops_center.deployments.registration import PRODUCTION, default_service
-from devops_center.deployments.schemas import CommitIn, DeploymentIn
+from devops_center.deployments.schemas import CommitIn, DeploymentIn, DeploymentOut
 from devops_center.inputs import http_url_or_none
 from devops_center.outbox import messages
 from devops_center.outbox import service as outbox
@@ -91,6 +91,22 @@ async def record(
         session, [data], source=source, settings=settings, head_commits=[head_commit]
     )
     return Recorded(await _get(session, done.id), done.created)
+
+
+async def record_out(
+    session: AsyncSession,
+    *,
+    data: DeploymentIn,
+    source: str = "api",
+    settings: Settings | None = None,
+) -> tuple[DeploymentOut, bool]:
+    """:func:`record`, answered as the API shows a deployment (with its commit count);
+    a new row is answered from what was inserted, without reading it back."""
+    [done] = await registration.record_many(session, [data], source=source, settings=settings)
+    if done.stored is not None and done.commits is not None:
+        return DeploymentOut(**done.stored, commits=done.commits), done.created
+    row = await _get(session, done.id)
+    return DeploymentOut.from_row(row, await commit_count(session, deployment_id=row.id)), False
 
 
 async def commits_shipped(session: AsyncSession, deployment: Deployment) -> None:

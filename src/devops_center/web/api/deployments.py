@@ -67,10 +67,9 @@ async def post_deployment(
 
     Without ``commits`` the worker asks GitHub for the commits between the previous
     successful deployment of the service and environment and this one."""
-    result = await deployments.record(session, data=body, source="api", settings=settings)
-    response.status_code = 201 if result.created else 200
-    count = await deployments.commit_count(session, deployment_id=result.deployment.id)
-    return DeploymentOut.from_row(result.deployment, count)
+    out, created = await deployments.record_out(session, data=body, source="api", settings=settings)
+    response.status_code = 201 if created else 200
+    return out
 
 
 @router.get(
