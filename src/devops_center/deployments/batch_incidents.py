@@ -231,7 +231,7 @@ async def _successes(
     )
     found: dict[tuple[str, str], dict[int, _Success]] = defaultdict(dict)
     for stmt in (inside, after):
-        for service, environment, id_, started, completed in await session.execute(stmt):
+        for service, environment, id_, started, completed in (await session.execute(stmt)).all():
             pair = (service, environment)
             if pair not in bounds or (
                 stmt is inside and not (bounds[pair][0] < started <= bounds[pair][1])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -65,8 +66,9 @@ def _copy(driver: Any, table: Table, rows: list[dict[str, Any]]) -> Any:
     """asyncpg's COPY of ``rows`` (dicts of the same keys) into ``table``: the awaitable."""
     assert driver is not None
     columns = list(rows[0])
+    record = itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
     return driver.copy_records_to_table(
-        table.name, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
+        table.name, records=[record(r) for r in rows], columns=columns
     )
 
 

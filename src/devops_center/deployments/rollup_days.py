@@ -141,7 +141,7 @@ def _recompute_service_days(
                 Deployment.started_at >= lo,
                 Deployment.started_at < hi,
             )
-        ):
+        ).all():
             key = (service, environment, local_date(started, zone))
             if key in in_run:
                 c = counts.setdefault(key, dict.fromkeys(COUNTS, 0))
@@ -168,7 +168,7 @@ def _recompute_service_days(
                 CommitFirstDeploy.started_at < hi,
                 CommitFirstDeploy.lead_us.is_not(None),
             )
-        ):
+        ).all():
             key = (service, environment, local_date(started, zone))
             if key in in_run:
                 leads[key].append(int(lead or 0))
@@ -207,7 +207,7 @@ def _sum_whole_days(conn: Connection, days: dict[str, list[date]]) -> None:
                     t.day.in_(chunk),
                 )
                 .group_by(t.day)
-            ):
+            ).all():
                 rows[(ALL_SERVICES, environment, as_date(day))] = {
                     **{n: int(v or 0) for n, v in zip(COUNTS, sums, strict=True)},
                     "leads": join_values(sorted(split_values(leads))),

@@ -124,14 +124,14 @@ def _read_images(
             select(
                 Deployment.id, Deployment.service, Deployment.environment, Deployment.started_at
             ).where(among(conn, Deployment.id, part))
-        ):
+        ).all():
             days.add((service, environment, started))
             pairs_of[dep_id].add((service, environment))
         for dep_id, sha in conn.execute(
             select(DeploymentCommit.deployment_id, DeploymentCommit.sha).where(
                 among(conn, DeploymentCommit.deployment_id, part)
             )
-        ):
+        ).all():
             shas_of[dep_id].add(sha)
 
 
@@ -299,7 +299,7 @@ def _recompute_firsts(
             select(
                 DeploymentCommit.sha, DeploymentCommit.deployment_id, DeploymentCommit.committed_at
             ).where(among(conn, DeploymentCommit.sha, shas))
-        ):
+        ).all():
             holders[int(dep_id)].append((sha, committed))
         candidates.update(holders)
         images: list[Sequence[Any]] = [
@@ -344,7 +344,7 @@ def _recompute_firsts(
                 CommitFirstDeploy.deployment_id,
                 CommitFirstDeploy.lead_us,
             ).where(among(conn, CommitFirstDeploy.deployment_id, ids))
-        ):
+        ).all():
             key = (service, environment, sha)
             if key in wanted:
                 stored[key] = (started, dep_id, lead)
