@@ -257,6 +257,7 @@ def import_history(
 
     settings = load_settings()
     size = file.stat().st_size
+    _require_migrated(settings.database_url)
 
     async def go(bar: Any) -> importer.Summary:
         engine = make_engine(settings.database_url, pool_size=2)
@@ -291,3 +292,32 @@ def import_history(
         typer.secho(f"  … and {len(summary.refused) - show} more", fg=typer.colors.RED, err=True)
     if summary.refused:
         raise typer.Exit(1)
+
+
+def _require_migrated(database_url: str) -> None:
+    """Stop at once, with what to do, when the database is not at this dcc's revision
+    (every line would otherwise be refused with the database's own error)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from devops_center.cli.backups.common import revisions
+    from devops_center.cli.common import fail, run
+    from devops_center.db import make_engine
+
+    async def revision() -> str | None:
+        engine = make_engine(database_url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                found = await conn.execute(text("SELECT version_num FROM alembic_version"))
+                value = found.scalar()
+                return None if value is None else str(value)
+        except DBAPIError:
+            return None  # no alembic_version table: never migrated
+        finally:
+            await engine.dispose()
+
+    _known, head = revisions()
+    current = run(revision())
+    if current != head:
+        at = f"at revision {current}" if current else "not migrated"
+        fail(f"the database is {at}, this dcc needs {head}: run `dcc db upgrade` first")

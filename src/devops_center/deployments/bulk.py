@@ -80,6 +80,17 @@ async def copy_rows(session: AsyncSession, table: Table, rows: list[dict[str, An
     await _copy(raw.driver_connection, table, rows)
 
 
+async def copy_records(
+    session: AsyncSession, table: Table, columns: list[str], records: list[tuple[Any, ...]]
+) -> None:
+    """:func:`copy_rows` of tuples in the order of ``columns`` (no dict per row)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+
 def copy_rows_sync(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """:func:`copy_rows` from the synchronous side of an async session (a flush or
     commit hook), in the connection's transaction."""

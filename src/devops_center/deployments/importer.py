@@ -7,7 +7,8 @@ A line that is refused (bad JSON, a field out of range, a row the database rejec
 is reported with its number and reason and never stops the others; a batch the
 database rejects is rolled back whole and registered again line by line, so every
 good line of it is stored and nothing of a bad one is. While a batch is written, the
-next one is read and parsed.
+next one is read and parsed; on PostgreSQL the services are written in two lanes at
+once (:func:`import_lines`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -26,13 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.config import Settings
 from devops_center.deployments.models import Deployment
-from devops_center.deployments.registration import record_many
+from devops_center.deployments.registration import default_service, record_many
 from devops_center.deployments.schemas import DeploymentIn
 from devops_center.errors import DomainError
 
 log = logging.getLogger("devops_center.deployments")
 
 BATCH = 5000
+LANES = 2  # services written at once on PostgreSQL (two connections, a core each)
 _YIELD_EVERY = 64  # lines parsed between turns of the batch being written
 SOURCE = "import"
 
@@ -95,6 +98,31 @@ def _db_reason(exc: Exception) -> str:
     return f"refused by the database: {text}"[:300]
 
 
+@dataclass
+class _Lane:
+    """The lines of some services: the batch being filled and the one being written."""
+
+    batch: list[tuple[int, DeploymentIn]] = field(default_factory=list)
+    exts: set[str] = field(default_factory=set)  # the batch's external ids
+    consumed: int = 0  # bytes read for the batch
+    writing: asyncio.Task[None] | None = None
+    writing_exts: set[str] = field(default_factory=set)
+
+    def holds(self, ext: str) -> bool:
+        """Whether a line with this external id waits or is being written here."""
+        if ext in self.exts:
+            return True
+        return ext in self.writing_exts and self.writing is not None and not self.writing.done()
+
+
+def lanes_for(sessionmaker: async_sessionmaker[AsyncSession], dry_run: bool) -> int:
+    """PostgreSQL writes the services in two lanes at once (two connections): one's
+    statements run while Python prepares the other's. SQLite has one writer."""
+    bind = sessionmaker.kw.get("bind")
+    dialect = getattr(getattr(bind, "dialect", None), "name", "")
+    return LANES if dialect == "postgresql" and not dry_run else 1
+
+
 async def import_lines(
     sessionmaker: async_sessionmaker[AsyncSession],
     lines: Iterable[tuple[int, bytes, int]],
@@ -103,16 +131,24 @@ async def import_lines(
     dry_run: bool = False,
     batch_size: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    lanes: int | None = None,
 ) -> Summary:
     """Register the deployments of ``lines`` ((number, text, bytes) as
     :func:`numbered_lines` gives), ``batch_size`` per transaction. ``progress`` is told
-    the bytes consumed after every batch."""
+    the bytes consumed after every batch.
+
+    The services are split between ``lanes`` (default :func:`lanes_for`), each writing
+    its batches in file order on a connection of its own while the others write theirs
+    and the next lines are parsed. Everything a deployment's registration depends on
+    (its service's incidents, first deployments and days) belongs to its service, so
+    the lanes give what one by one would — except for a deployment whose line comes
+    with another service than it is stored under (moved between services): when its
+    external id waits or is being written in another lane, every lane is finished
+    first and its line written alone, so no two lanes ever hold one deployment."""
     summary = Summary(dry_run=dry_run)
-    batch: list[tuple[int, DeploymentIn]] = []
-    consumed = 0
-    # One batch is written while the next is read and parsed: the database works
-    # while Python parses (a batch at a time, one connection, in file order).
-    writing: asyncio.Task[None] | None = None
+    count = lanes if lanes is not None else lanes_for(sessionmaker, dry_run)
+    all_lanes = [_Lane() for _ in range(max(1, count))]
+    unread = 0  # bytes of blank or refused lines, counted with the next batch
 
     async def write(lines_: list[tuple[int, DeploymentIn]], size: int) -> None:
         if lines_:
@@ -123,36 +159,64 @@ async def import_lines(
         if progress is not None:
             progress(size)
 
-    async def flush() -> None:
-        nonlocal batch, consumed, writing
-        if writing is not None:
-            await writing
-        writing = asyncio.create_task(write(batch, consumed))
-        batch, consumed = [], 0
+    async def flush(lane: _Lane) -> None:
+        if lane.writing is not None:
+            await lane.writing
+        lane.writing = asyncio.create_task(write(lane.batch, lane.consumed))
+        lane.writing_exts = lane.exts
+        lane.batch, lane.exts, lane.consumed = [], set(), 0
+
+    async def finish_all() -> None:
+        for lane in all_lanes:
+            if lane.batch or lane.consumed:
+                await flush(lane)
+        for lane in all_lanes:
+            if lane.writing is not None:
+                await lane.writing
+
+    def lane_of(data: DeploymentIn) -> _Lane:
+        if len(all_lanes) == 1:
+            return all_lanes[0]
+        service = data.service or default_service(settings)
+        return all_lanes[zlib.crc32(service.encode()) % len(all_lanes)]
 
     try:
         for number, text, size in lines:
-            consumed += size
+            unread += size
             if not text:
                 continue
             summary.lines += 1
             parsed = parse(text)
             if isinstance(parsed, str):
                 summary.refused.append(Refusal(number, parsed))
-            else:
-                batch.append((number, parsed))
-            if len(batch) >= batch_size:
-                await flush()
+                continue
+            lane = lane_of(parsed)
+            ext = parsed.external_id
+            alone = False
+            if ext is not None and len(all_lanes) > 1:
+                alone = any(other.holds(ext) for other in all_lanes if other is not lane)
+            if alone:
+                await finish_all()  # everything before it is stored first
+            lane.batch.append((number, parsed))
+            lane.consumed += unread
+            unread = 0
+            if ext is not None:
+                lane.exts.add(ext)
+            if alone:
+                await flush(lane)
+                await finish_all()  # and it is stored before anything after it
+            elif len(lane.batch) >= batch_size:
+                await flush(lane)
             elif summary.lines % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # the batch being written reads its replies
-        await flush()
-        if writing is not None:
-            await writing
+                await asyncio.sleep(0)  # the batches being written read their replies
+        all_lanes[0].consumed += unread  # trailing blank or refused lines
+        await finish_all()
     finally:
-        if writing is not None and not writing.done():
-            writing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writing
+        for lane in all_lanes:
+            if lane.writing is not None and not lane.writing.done():
+                lane.writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lane.writing
     summary.refused.sort(key=lambda r: r.line)
     return summary
 

@@ -27,7 +27,7 @@ from devops_center.deployments import rollups
 from devops_center.deployments.batch_incidents import open_and_resolve_incidents
 from devops_center.deployments.bulk import (
     Item,
-    copy_rows,
+    copy_records,
     copying,
     enqueue_all,
     insert_fn,
@@ -36,6 +36,7 @@ from devops_center.deployments.bulk import (
     table_of,
 )
 from devops_center.deployments.models import Deployment, DeploymentCommit
+from devops_center.deployments.rollup_values import among
 from devops_center.deployments.schemas import FINAL_STATUSES, CommitIn, DeploymentIn
 from devops_center.errors import Invalid
 from devops_center.i18n import lazy
@@ -55,8 +56,9 @@ def default_service(settings: Settings | None) -> str:
 class Registered:
     """What became of one item: its row id, whether it was new, and its final status.
 
-    A new row also brings what was stored (``stored``: the columns as inserted, and
-    ``commits``: how many commits went in with it), so its caller needs no re-read."""
+    A new row also brings what was stored (``stored``: the columns as inserted but its
+    id, and ``commits``: how many commits went in with it), so its caller needs no
+    re-read."""
 
     id: int
     created: bool
@@ -194,7 +196,7 @@ async def _record_chunk(
             i.id,
             i.created,
             i.status,
-            {**i.values, "id": i.id} if i.created else None,
+            i.values if i.created else None,
             len(shas_of.get(i.id, ())) if i.created else None,
         )
         for i in items
@@ -213,8 +215,9 @@ async def _upsert_rows(session: AsyncSession, items: list[Item]) -> None:
         # Rows already stored are merged below; the others are new. A row that another
         # transaction adds meanwhile makes COPY fail on the unique key: the caller's
         # transaction is rolled back whole and nothing half-written stays.
+        conn = session.get_bind()
         known = select(Deployment.external_id).where(
-            Deployment.external_id.in_([i.data.external_id for i in keyed])
+            among(conn, Deployment.external_id, [i.data.external_id for i in keyed])
         )
         stored_ids = {str(x) for x in (await session.execute(known)).scalars()}
         plain = plain + [i for i in keyed if str(i.data.external_id) not in stored_ids]
@@ -243,11 +246,10 @@ async def _upsert_rows(session: AsyncSession, items: list[Item]) -> None:
         ids = await new_ids(session, table, len(plain))
         for item, id_ in zip(plain, ids, strict=True):
             item.id = id_
-        await copy_rows(
-            session,
-            table,
-            [{**i.values, "id": i.id, "created_at": now, "updated_at": now} for i in plain],
-        )
+        # Every item's values have the keys of _values, in its order.
+        columns = [*plain[0].values, "id", "created_at", "updated_at"]
+        records = [(*i.values.values(), i.id, now, now) for i in plain]
+        await copy_records(session, table, columns, records)
     elif plain:
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         rows = [{**i.values, "created_at": now, "updated_at": now} for i in plain]
@@ -289,11 +291,15 @@ async def _merge_stored(session: AsyncSession, stored: list[Item], now: datetime
 # --------------------------------------------------------------------- the commits
 
 
+_COMMIT_COLUMNS = ("deployment_id", "sha", "committed_at", "message", "author")
+
+
 async def _store_commits(
     session: AsyncSession, items: list[Item], settings: Settings | None
-) -> tuple[set[int], dict[int, list[str]]]:
+) -> tuple[set[int], dict[int, list[tuple[str, datetime]]]]:
     """Store sent commits (they replace the stored ones); returns the ids whose commits
-    are unknown and must be asked from GitHub, and the commits stored per deployment."""
+    are unknown and must be asked from GitHub, and the commits stored per deployment
+    (sha, committed_at)."""
     replace = [i.id for i in items if i.data.commits is not None and not i.created]
     if replace:
         await rollups.before_change(session, replace)  # the old commits' first deploys
@@ -311,25 +317,18 @@ async def _store_commits(
         )
         has_some = {int(x) for x in (await session.execute(stmt)).scalars()}
     github_on = settings is not None and settings.github_enabled().enabled
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[int, str, datetime, str | None, str | None]] = []
     fetch: set[int] = set()
-    shas_of: dict[int, list[str]] = {}
+    shas_of: dict[int, list[tuple[str, datetime]]] = {}
 
     def add(deployment_id: int, commits: Sequence[CommitIn]) -> None:
         unique: dict[str, CommitIn] = {}
         for commit in commits:
             unique.setdefault(commit.sha, commit)
-        shas_of[deployment_id] = list(unique)
-        rows.extend(
-            {
-                "deployment_id": deployment_id,
-                "sha": c.sha,
-                "committed_at": c.committed_at,
-                "message": c.message,
-                "author": c.author,
-            }
-            for c in unique.values()
-        )
+        mine = shas_of[deployment_id] = []
+        for c in unique.values():
+            mine.append((c.sha, c.committed_at))
+            rows.append((deployment_id, c.sha, c.committed_at, c.message, c.author))
 
     for item in items:
         if item.data.commits is not None:
@@ -342,7 +341,10 @@ async def _store_commits(
         else:
             fetch.add(item.id)
     if rows and copying(session, len(rows)):
-        await copy_rows(session, table_of(DeploymentCommit), rows)
+        await copy_records(session, table_of(DeploymentCommit), list(_COMMIT_COLUMNS), rows)
     elif rows:
-        await session.execute(insert(table_of(DeploymentCommit)), rows)
+        await session.execute(
+            insert(table_of(DeploymentCommit)),
+            [dict(zip(_COMMIT_COLUMNS, r, strict=True)) for r in rows],
+        )
     return fetch, shas_of

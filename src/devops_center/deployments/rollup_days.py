@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import DateTime, bindparam, delete, func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -105,6 +105,13 @@ def sum_after_commit(driver: Any, days: dict[str, list[date]]) -> None:
         )
 
 
+def _plain(column: Any) -> Any:
+    """A timestamp column read as the driver gives it (aware UTC from asyncpg, naive UTC
+    from SQLite: what :func:`local_date` takes), without the per-value conversion of
+    :class:`~devops_center.db.UTCDateTime` — thousands of rows a batch on an import."""
+    return type_coerce(column, DateTime(timezone=True))
+
+
 def _recompute_service_days(
     conn: Connection, buckets: set[tuple[str, str, date]], zone: tzinfo
 ) -> None:
@@ -131,7 +138,7 @@ def _recompute_service_days(
             select(
                 Deployment.service,
                 Deployment.environment,
-                Deployment.started_at,
+                _plain(Deployment.started_at),
                 Deployment.status,
                 Deployment.kind,
                 Deployment.duration_seconds,
@@ -144,7 +151,9 @@ def _recompute_service_days(
         ).all():
             key = (service, environment, local_date(started, zone))
             if key in in_run:
-                c = counts.setdefault(key, dict.fromkeys(COUNTS, 0))
+                c = counts.get(key)
+                if c is None:
+                    c = counts[key] = dict.fromkeys(COUNTS, 0)
                 c["total"] += 1
                 if status == "in_progress":
                     c["running"] += 1
@@ -159,7 +168,7 @@ def _recompute_service_days(
             select(
                 CommitFirstDeploy.service,
                 CommitFirstDeploy.environment,
-                CommitFirstDeploy.started_at,
+                _plain(CommitFirstDeploy.started_at),
                 CommitFirstDeploy.lead_us,
             ).where(
                 CommitFirstDeploy.service.in_(services),

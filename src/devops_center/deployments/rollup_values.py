@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, cast, func, literal_column
+from sqlalchemy import Text, all_, any_, bindparam, cast, func, literal_column
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 # The service of the rows that hold a whole environment's day (no real service is
 # named so: the API requires a name). The report of all services reads one row a day.
@@ -49,13 +49,22 @@ def chunks(values: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield values[i : i + size]
 
 
-def among(conn: Connection, column: Any, values: list[Any]) -> Any:
+def among(conn: Connection | Engine, column: Any, values: list[Any]) -> Any:
     """SQL: ``column`` is one of ``values`` — on PostgreSQL ``= ANY(:array)``, one
     parameter however many values (an IN list of thousands costs more to render and
     to plan than to run), elsewhere ``IN (…)``."""
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def not_among(conn: Connection, column: Any, values: list[Any]) -> list[Any]:
+    """SQL conditions: ``column`` is none of ``values`` — on PostgreSQL one
+    ``<> ALL(:array)``; elsewhere none (the caller filters the rows itself: an IN list
+    of thousands costs SQLite more than the rows it would spare)."""
+    if conn.dialect.name == "postgresql" and values:
+        return [column != all_(bindparam(None, values, type_=ARRAY(column.type)))]
+    return []
 
 
 def parts(conn: Connection, values: list[Any]) -> Iterable[list[Any]]:

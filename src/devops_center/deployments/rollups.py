@@ -37,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     bindparam,
@@ -60,7 +60,13 @@ from devops_center.deployments.models import (
     DeploymentCommit,
     RollupState,
 )
-from devops_center.deployments.rollup_values import ALL_SERVICES, among, lead_us, parts
+from devops_center.deployments.rollup_values import (
+    ALL_SERVICES,
+    among,
+    lead_us,
+    not_among,
+    parts,
+)
 
 _PENDING = "dcc.rollups.pending"
 _AFTER_COMMIT = "dcc.rollups.after_commit"
@@ -69,16 +75,16 @@ _AFTER_COMMIT = "dcc.rollups.after_commit"
 # --------------------------------------------------------------- what was touched
 
 
-@dataclass(frozen=True)
-class NewRow:
-    """A deployment as a transaction just inserted it (with a Core statement or COPY)."""
+class NewRow(NamedTuple):
+    """A deployment as a transaction just inserted it (with a Core statement or COPY),
+    with its commits (sha, committed_at)."""
 
     service: str
     environment: str
     started_at: datetime
     completed_at: datetime | None
     status: str
-    shas: Sequence[str]
+    commits: Sequence[tuple[str, datetime]]
 
 
 @dataclass
@@ -241,7 +247,7 @@ def _apply(session: Session) -> None:
     for dep_id, row in known.items():
         days.add((row.service, row.environment, row.started_at))
         pairs_of[dep_id].add((row.service, row.environment))
-        shas_of[dep_id].update(row.shas)
+        shas_of[dep_id].update(sha for sha, _at in row.commits)
     for dep_id, pairs in pairs_of.items():
         for service, environment in pairs:
             firsts.update((service, environment, sha) for sha in shas_of.get(dep_id, ()))
@@ -293,14 +299,24 @@ def _recompute_firsts(
     best: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
     new = known or {}
     candidates: set[int] = set(changed)
+    # The commits of the rows just inserted are known: only the others are read.
+    new_holders: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
+    for dep_id, row in new.items():
+        for sha, committed in row.commits:
+            new_holders[sha].append((dep_id, committed))
+    skip = not_among(conn, DeploymentCommit.deployment_id, sorted(new))
     for shas in parts(conn, sorted(keys_of)):
         holders: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+        for sha in shas:
+            for dep_id, committed in new_holders.get(sha, ()):
+                holders[dep_id].append((sha, committed))
         for sha, dep_id, committed in conn.execute(
             select(
                 DeploymentCommit.sha, DeploymentCommit.deployment_id, DeploymentCommit.committed_at
-            ).where(among(conn, DeploymentCommit.sha, shas))
+            ).where(among(conn, DeploymentCommit.sha, shas), *skip)
         ).all():
-            holders[int(dep_id)].append((sha, committed))
+            if dep_id not in new:
+                holders[int(dep_id)].append((sha, committed))
         candidates.update(holders)
         images: list[Sequence[Any]] = [
             (i, r.service, r.environment, r.started_at, r.completed_at, r.status)

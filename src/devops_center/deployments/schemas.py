@@ -33,6 +33,8 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 def _clean_text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    if value.isascii():
+        return value  # no lone surrogates in it (the common case, O(1))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

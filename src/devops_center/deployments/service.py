@@ -104,7 +104,7 @@ async def record_out(
     a new row is answered from what was inserted, without reading it back."""
     [done] = await registration.record_many(session, [data], source=source, settings=settings)
     if done.stored is not None and done.commits is not None:
-        return DeploymentOut(**done.stored, commits=done.commits), done.created
+        return DeploymentOut(**done.stored, id=done.id, commits=done.commits), done.created
     row = await _get(session, done.id)
     return DeploymentOut.from_row(row, await commit_count(session, deployment_id=row.id)), False
 
