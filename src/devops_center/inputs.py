@@ -55,7 +55,8 @@ def utc_instant(value: datetime, *, years: tuple[int, int]) -> datetime:
     try:
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
+        elif value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise ValueError("is not a valid point in time") from exc
     if not years[0] <= value.year <= years[1]:

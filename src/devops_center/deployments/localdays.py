@@ -28,7 +28,9 @@ def local_midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def local_date(at: datetime, zone: tzinfo) -> date:
-    if at.tzinfo is None:
+    if at.tzinfo is None or at.tzinfo is UTC:
+        if zone is UTC:
+            return at.date()  # the default zone: no conversion (an import's every row)
         at = at.replace(tzinfo=UTC)
     return at.astimezone(zone).date()
 

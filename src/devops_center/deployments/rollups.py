@@ -244,10 +244,11 @@ def _apply(session: Session) -> None:
     shas_of: dict[int, set[str]] = defaultdict(set, pending.shas_of)
     _read_images(conn, pending.ids, days, pairs_of, shas_of)
     known = {k: v for k, v in pending.new.items() if k not in pending.ids}
-    for dep_id, row in known.items():
-        days.add((row.service, row.environment, row.started_at))
-        pairs_of[dep_id].add((row.service, row.environment))
-        shas_of[dep_id].update(sha for sha, _at in row.commits)
+    for row in known.values():
+        service, environment = row.service, row.environment
+        days.add((service, environment, row.started_at))
+        for sha, _at in row.commits:
+            firsts.add((service, environment, sha))
     for dep_id, pairs in pairs_of.items():
         for service, environment in pairs:
             firsts.update((service, environment, sha) for sha in shas_of.get(dep_id, ()))
@@ -256,7 +257,7 @@ def _apply(session: Session) -> None:
     # environments' whole-day rows are summed under a lock of their own, after COMMIT),
     # and the roll-ups' time zone read by the same statement.
     zone = _zone(rollup_days.lock(conn, pairs))
-    days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of], known)
+    days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of, *known], known)
     buckets = {(s, e, local_date(at, zone)) for s, e, at in days}
     buckets |= {(ALL_SERVICES, e, d) for _s, e, d in buckets}
     after = rollup_days.recompute_days(conn, buckets, zone)

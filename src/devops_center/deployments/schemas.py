@@ -59,8 +59,11 @@ def _timestamp_text(value: Any) -> Any:
     return value
 
 
+_YEARS = (MIN_YEAR, MAX_YEAR)
+
+
 def _utc(value: datetime) -> datetime:
-    return utc_instant(value, years=(MIN_YEAR, MAX_YEAR))
+    return utc_instant(value, years=_YEARS)
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]
