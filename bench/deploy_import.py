@@ -7,11 +7,14 @@ function in batches) into a fresh SQLite file and a fresh PostgreSQL database, a
 prints the rate and the time it gives for the target of 1,000,000 deployments with
 2,000,000 commits. A second import of the same file (every line an update) is timed too.
 
-Targets: 1M deployments in ≤ 180 s on PostgreSQL and ≤ 300 s on SQLite, extrapolated
-linearly from the measured rate (the import's cost per line does not grow with the
-history: every statement is keyed by the batch). Exits 1 when one is missed.
+Targets: 1M deployments in ≤ 180 s on PostgreSQL and ≤ 300 s on SQLite: measured with
+``DCC_BENCH_IMPORT_LINES=1000000`` (about 3 minutes a database, plus the file), else
+extrapolated linearly from the measured rate — which flatters: an import of 1M
+ran 13 % slower per line than one of 100k (bigger indexes to insert into). Exits 1
+when one is missed.
 
     python bench/deploy_import.py                       # 100k lines, both databases
+    DCC_BENCH_IMPORT_LINES=1000000 DCC_BENCH_IMPORT_AGAIN=0 python bench/deploy_import.py
     DCC_BENCH_IMPORT_LINES=5000 python bench/deploy_import.py   # a smoke run
     DCC_BENCH_DBS=sqlite python bench/deploy_import.py
 """
@@ -42,6 +45,7 @@ from devops_center.deployments import importer  # noqa: E402
 from devops_center.migrations import runner  # noqa: E402
 
 LINES = int(os.environ.get("DCC_BENCH_IMPORT_LINES", "100000"))
+AGAIN = os.environ.get("DCC_BENCH_IMPORT_AGAIN", "1") != "0"  # time the all-updates run
 DATABASES = os.environ.get("DCC_BENCH_DBS", "sqlite,postgresql").split(",")
 PG_DSN = os.environ.get("DCC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SERVICES = 100
@@ -136,23 +140,26 @@ async def run(db: str, path: Path, tmp: Path) -> bool | None:
     try:
         runner.upgrade(url)
         took, summary = await timed_import(url, path)
-        again, second = await timed_import(url, path)
+        if AGAIN:
+            again, second = await timed_import(url, path)
+            assert second.updated == LINES, (second.imported, second.updated)
     finally:
         if drop:
             await pg_drop(drop)
     assert summary.imported == LINES and not summary.refused, summary.refused[:3]
-    assert second.updated == LINES, (second.imported, second.updated)
     rate = LINES / took
     projected = TARGET_LINES / rate
     target = TARGET_SECONDS[db]
     ok = projected <= target
     print(
         f"  {db}: {LINES:,} lines ({2 * LINES:,} commits) imported in {took:.1f} s = "
-        f"{rate:,.0f} lines/s; again (all updates) {again:.1f} s = {LINES / again:,.0f} lines/s"
+        f"{rate:,.0f} lines/s"
+        + (f"; again (all updates) {again:.1f} s = {LINES / again:,.0f} lines/s" if AGAIN else "")
     )
+    how = "measured" if LINES == TARGET_LINES else f"extrapolated from {LINES:,}"
     print(
         f"    {'PASS' if ok else 'FAIL'}  1M deployments / 2M commits: {projected:.0f} s "
-        f"(target ≤ {target:.0f} s)"
+        f"({how}; target ≤ {target:.0f} s)"
     )
     return ok
 
