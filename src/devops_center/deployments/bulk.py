@@ -62,22 +62,19 @@ def copying(session: AsyncSession, rows: int) -> bool:
     return rows >= COPY_FROM and session.get_bind().dialect.name == "postgresql"
 
 
-def _copy(driver: Any, table: Table, rows: list[dict[str, Any]]) -> Any:
-    """asyncpg's COPY of ``rows`` (dicts of the same keys) into ``table``: the awaitable."""
+def _copy(driver: Any, table: Table, columns: list[str], records: list[tuple[Any, ...]]) -> Any:
+    """asyncpg's COPY of ``records`` (tuples in the order of ``columns``) into
+    ``table``: the awaitable."""
     assert driver is not None
-    columns = list(rows[0])
-    record = itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
-    return driver.copy_records_to_table(
-        table.name, records=[record(r) for r in rows], columns=columns
-    )
+    return driver.copy_records_to_table(table.name, records=records, columns=columns)
 
 
 async def copy_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     """COPY ``rows`` (dicts of the same keys) into ``table`` on the session's connection,
     so inside its transaction."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await _copy(raw.driver_connection, table, rows)
+    columns = list(rows[0])
+    record = itemgetter(*columns) if len(columns) > 1 else lambda r: (r[columns[0]],)
+    await copy_records(session, table, columns, [record(r) for r in rows])
 
 
 async def copy_records(
@@ -86,15 +83,15 @@ async def copy_records(
     """:func:`copy_rows` of tuples in the order of ``columns`` (no dict per row)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    await _copy(raw.driver_connection, table, columns, records)
 
 
-def copy_rows_sync(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """:func:`copy_rows` from the synchronous side of an async session (a flush or
+def copy_records_sync(
+    conn: Connection, table: Table, columns: list[str], records: list[tuple[Any, ...]]
+) -> None:
+    """:func:`copy_records` from the synchronous side of an async session (a flush or
     commit hook), in the connection's transaction."""
-    await_only(_copy(conn.connection.driver_connection, table, rows))
+    await_only(_copy(conn.connection.driver_connection, table, columns, records))
 
 
 async def new_ids(session: AsyncSession, table: Table, n: int) -> list[int]:

@@ -8,16 +8,29 @@ import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, delete, func, select, text, type_coerce
+from sqlalchemy import (
+    DateTime,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.util import await_only
 
-from devops_center.deployments.localdays import as_date, local_date, local_midnight
+from devops_center.deployments.localdays import as_date, local_date, local_midnight, zone_name
 from devops_center.deployments.models import (
     CommitFirstDeploy,
     Deployment,
@@ -126,14 +139,103 @@ def _recompute_service_days(
             runs.append([day])
         else:
             runs[-1].append(day)
+    if conn.dialect.name == "postgresql":
+        rows = _grouped_days(conn, buckets, runs, zone)
+    else:
+        rows = _summed_days(conn, buckets, runs, zone)
+    _store_days(conn, buckets, rows)
+
+
+def _run_scope(
+    buckets: set[tuple[str, str, date]], run: list[date], zone: tzinfo
+) -> tuple[set[tuple[str, str, date]], list[str], list[str], datetime, datetime]:
+    lo, hi = local_midnight(run[0], zone), local_midnight(run[-1] + timedelta(days=1), zone)
+    in_run = {b for b in buckets if run[0] <= b[2] <= run[-1]}
+    return in_run, sorted({b[0] for b in in_run}), sorted({b[1] for b in in_run}), lo, hi
+
+
+def _grouped_days(
+    conn: Connection,
+    buckets: set[tuple[str, str, date]],
+    runs: list[list[date]],
+    zone: tzinfo,
+) -> dict[tuple[str, str, date], dict[str, Any]]:
+    """PostgreSQL: each run's days counted and their values joined by the database, a
+    row per (service, environment, day) — as ``dcc dora rebuild`` computes them (the
+    same local day, the same sorted values) — instead of a row per deployment and per
+    commit for Python to count."""
+    d, f = Deployment, CommitFirstDeploy
+    zone_text = zone_name(zone)
+    d_day = func.date(func.timezone(zone_text, d.started_at))
+    f_day = func.date(func.timezone(zone_text, f.started_at))
+    finished = d.status != "in_progress"
+    good = and_(d.status == "success", d.duration_seconds.is_not(None))
+    rows: dict[tuple[str, str, date], dict[str, Any]] = {}
+    for run in runs:
+        in_run, services, environments, lo, hi = _run_scope(buckets, run, zone)
+        for service, environment, day, *numbers, durations in conn.execute(
+            select(
+                d.service,
+                d.environment,
+                d_day,
+                func.count(),
+                func.count().filter(d.status == "in_progress"),
+                func.count().filter(d.status == "success"),
+                func.count().filter(d.status == "failed"),
+                func.count().filter(d.status == "rolled_back"),
+                func.count().filter(and_(finished, d.kind.in_(("rollback", "hotfix")))),
+                func.string_agg(
+                    cast(d.duration_seconds, Text),
+                    aggregate_order_by(literal(","), d.duration_seconds),
+                ).filter(good),
+            )
+            .where(
+                d.service.in_(services),
+                d.environment.in_(environments),
+                d.started_at >= lo,
+                d.started_at < hi,
+            )
+            .group_by(d.service, d.environment, d_day)
+        ).all():
+            if (key := (service, environment, day)) in in_run:
+                rows[key] = {
+                    **dict(zip(COUNTS, numbers, strict=True)),
+                    "leads": None,
+                    "durations": durations,
+                }
+        for service, environment, day, leads in conn.execute(
+            select(
+                f.service,
+                f.environment,
+                f_day,
+                func.string_agg(cast(f.lead_us, Text), aggregate_order_by(literal(","), f.lead_us)),
+            )
+            .where(
+                f.service.in_(services),
+                f.environment.in_(environments),
+                f.started_at >= lo,
+                f.started_at < hi,
+                f.lead_us.is_not(None),
+            )
+            .group_by(f.service, f.environment, f_day)
+        ).all():
+            if (row := rows.get((service, environment, day))) is not None:
+                row["leads"] = leads
+    return rows
+
+
+def _summed_days(
+    conn: Connection,
+    buckets: set[tuple[str, str, date]],
+    runs: list[list[date]],
+    zone: tzinfo,
+) -> dict[tuple[str, str, date], dict[str, Any]]:
+    """SQLite: each run's deployments and first deployments read, counted here."""
     counts: dict[tuple[str, str, date], dict[str, int]] = {}
     durations: dict[tuple[str, str, date], list[int]] = defaultdict(list)
     leads: dict[tuple[str, str, date], list[int]] = defaultdict(list)
     for run in runs:
-        lo, hi = local_midnight(run[0], zone), local_midnight(run[-1] + timedelta(days=1), zone)
-        in_run = {b for b in buckets if run[0] <= b[2] <= run[-1]}
-        services = sorted({b[0] for b in in_run})
-        environments = sorted({b[1] for b in in_run})
+        in_run, services, environments, lo, hi = _run_scope(buckets, run, zone)
         for service, environment, started, status, kind, duration in conn.execute(
             select(
                 Deployment.service,
@@ -181,18 +283,14 @@ def _recompute_service_days(
             key = (service, environment, local_date(started, zone))
             if key in in_run:
                 leads[key].append(int(lead or 0))
-    _store_days(
-        conn,
-        buckets,
-        {
-            key: {
-                **c,
-                "leads": join_values(sorted(leads.get(key, []))),
-                "durations": join_values(sorted(durations.get(key, []))),
-            }
-            for key, c in counts.items()
-        },
-    )
+    return {
+        key: {
+            **c,
+            "leads": join_values(sorted(leads.get(key, []))),
+            "durations": join_values(sorted(durations.get(key, []))),
+        }
+        for key, c in counts.items()
+    }
 
 
 def _sum_whole_days(conn: Connection, days: dict[str, list[date]]) -> None:

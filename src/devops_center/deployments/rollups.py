@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from devops_center.deployments import rollup_days
-from devops_center.deployments.bulk import COPY_FROM, copy_rows_sync, table_of
+from devops_center.deployments.bulk import COPY_FROM, copy_records_sync, table_of
 from devops_center.deployments.localdays import local_date, zone_of
 from devops_center.deployments.models import (
     CommitFirstDeploy,
@@ -275,6 +275,9 @@ def _after_commit(session: Session) -> None:
         rollup_days.sum_after_commit(driver, days)
 
 
+_FIRST_COLUMNS = ("service", "environment", "sha", "started_at", "deployment_id", "lead_us")
+
+
 def _recompute_firsts(
     conn: Connection,
     keys: set[tuple[str, str, str]],
@@ -295,7 +298,7 @@ def _recompute_firsts(
     moved: set[tuple[str, str, datetime]] = set()
     wanted = set(keys)
     keys_of: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for key in sorted(wanted):
+    for key in wanted:
         keys_of[key[2]].append(key)
     best: dict[tuple[str, str, str], tuple[datetime, int, int | None]] = {}
     new = known or {}
@@ -306,7 +309,7 @@ def _recompute_firsts(
         for sha, committed in row.commits:
             new_holders[sha].append((dep_id, committed))
     skip = not_among(conn, DeploymentCommit.deployment_id, sorted(new))
-    for shas in parts(conn, sorted(keys_of)):
+    for shas in parts(conn, list(keys_of)):
         holders: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
         for sha in shas:
             for dep_id, committed in new_holders.get(sha, ()):
@@ -321,8 +324,8 @@ def _recompute_firsts(
         candidates.update(holders)
         images: list[Sequence[Any]] = [
             (i, r.service, r.environment, r.started_at, r.completed_at, r.status)
-            for i, r in new.items()
-            if i in holders
+            for i in holders
+            if (r := new.get(i)) is not None
         ]
         for ids in parts(conn, sorted(set(holders) - set(new))):
             # By id only, the status checked here: with ``status = 'success'`` in the
@@ -365,13 +368,12 @@ def _recompute_firsts(
             key = (service, environment, sha)
             if key in wanted:
                 stored[key] = (started, dep_id, lead)
-    ordered = sorted(wanted)
-    stale = [k for k in ordered if k in stored and stored[k] != best.get(k)]
-    fresh = [k for k in ordered if k in best and stored.get(k) != best[k]]
+    stale = sorted(k for k, v in stored.items() if v != best.get(k))
+    fresh = [(k, v) for k, v in best.items() if stored.get(k) != v]
     for k in stale:
         moved.add((k[0], k[1], stored[k][0]))
-    for k in fresh:
-        moved.add((k[0], k[1], best[k][0]))
+    for k, v in fresh:
+        moved.add((k[0], k[1], v[0]))
     if stale:
         conn.execute(
             delete(CommitFirstDeploy).where(
@@ -381,19 +383,13 @@ def _recompute_firsts(
             ),
             [{"s": k[0], "e": k[1], "h": k[2]} for k in stale],
         )
-    rows = [
-        {
-            "service": k[0],
-            "environment": k[1],
-            "sha": k[2],
-            "started_at": best[k][0],
-            "deployment_id": best[k][1],
-            "lead_us": best[k][2],
-        }
-        for k in fresh
-    ]
-    if len(rows) >= COPY_FROM and conn.dialect.name == "postgresql":
-        copy_rows_sync(conn, table_of(CommitFirstDeploy), rows)  # an import's thousands
-    elif rows:
-        conn.execute(insert(CommitFirstDeploy), rows)
+    records = [(*k, *v) for k, v in fresh]  # in the order of _FIRST_COLUMNS
+    if len(records) >= COPY_FROM and conn.dialect.name == "postgresql":
+        # an import's thousands
+        copy_records_sync(conn, table_of(CommitFirstDeploy), list(_FIRST_COLUMNS), records)
+    elif records:
+        conn.execute(
+            insert(CommitFirstDeploy),
+            [dict(zip(_FIRST_COLUMNS, r, strict=True)) for r in sorted(records)],
+        )
     return moved
