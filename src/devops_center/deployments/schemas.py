@@ -16,11 +16,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     model_validator,
 )
 
 from devops_center.deployments.models import FAILURE_REASON_MAX
-from devops_center.inputs import check_http_url, utc_instant
+from devops_center.inputs import check_http_url, utc_within
 
 DeployStatus = Literal["in_progress", "success", "failed", "rolled_back"]
 DeployKind = Literal["normal", "rollback", "hotfix"]
@@ -59,11 +60,7 @@ def _timestamp_text(value: Any) -> Any:
     return value
 
 
-_YEARS = (MIN_YEAR, MAX_YEAR)
-
-
-def _utc(value: datetime) -> datetime:
-    return utc_instant(value, years=_YEARS)
+_utc = utc_within(MIN_YEAR, MAX_YEAR)
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]
@@ -71,7 +68,7 @@ UtcDateTime = Annotated[datetime, BeforeValidator(_timestamp_text), AfterValidat
 Sha = Annotated[
     str,
     Field(pattern=r"^[0-9a-fA-F]{7,40}$", description="Git commit SHA, 7–40 hex digits"),
-    AfterValidator(str.lower),
+    StringConstraints(to_lower=True),  # lowered by pydantic-core, no Python call
 ]
 Count = Annotated[int, Field(ge=0, le=MAX_INT, strict=True)]
 
