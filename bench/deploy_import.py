@@ -9,9 +9,9 @@ prints the rate and the time it gives for the target of 1,000,000 deployments wi
 
 Targets: 1M deployments in ≤ 180 s on PostgreSQL and ≤ 300 s on SQLite: measured with
 ``DCC_BENCH_IMPORT_LINES=1000000`` (about 3 minutes a database, plus the file), else
-extrapolated linearly from the measured rate — which flatters: an import of 1M
-ran 13 % slower per line than one of 100k (bigger indexes to insert into). Exits 1
-when one is missed.
+extrapolated linearly from the measured rate — which flatters: on PostgreSQL an import
+of 1M ran 15–40 % slower per line than one of 100k in the runs of 2026-12-07 (indexes
+keyed by commit outgrow the buffer cache). Exits 1 when one is missed.
 
     python bench/deploy_import.py                       # 100k lines, both databases
     DCC_BENCH_IMPORT_LINES=1000000 DCC_BENCH_IMPORT_AGAIN=0 python bench/deploy_import.py
