@@ -50,15 +50,10 @@ def check_http_url(value: str) -> str:
     return value
 
 
-def utc_instant(value: datetime, *, years: tuple[int, int]) -> datetime:
-    """A point in time in UTC (naive = UTC), within ``years`` (first, last); ValueError
-    with a message for a pydantic validator otherwise."""
-    return utc_within(*years)(value)
-
-
 def utc_within(first: int, last: int) -> Callable[[datetime], datetime]:
-    """:func:`utc_instant` with its years bound: one call per value for a validator
-    that runs four times for every line of an import."""
+    """A pydantic validator: a point in time in UTC (naive = UTC), within the years
+    ``first``…``last``; ValueError with a message otherwise. The years are bound once:
+    one call per value (it runs four times for every line of an import)."""
 
     def check(value: datetime) -> datetime:
         try:

@@ -64,12 +64,17 @@ _LOCK_AND_ZONE = text(
 )
 
 
+def stored_zone(conn: Connection) -> str | None:
+    """The name of the time zone the roll-up days are in (``deployment_rollup_state``)."""
+    name = conn.execute(select(RollupState.timezone).where(RollupState.id == 1)).scalar()
+    return None if name is None else str(name)
+
+
 def lock(conn: Connection, pairs: Iterable[tuple[str, str]]) -> str | None:
     """Transaction-level advisory locks of (service, environment) pairs, in one order;
     returns the name of the roll-ups' time zone (``deployment_rollup_state``)."""
     if conn.dialect.name != "postgresql":  # SQLite has one writer at a time
-        zone = conn.execute(select(RollupState.timezone).where(RollupState.id == 1))
-        return zone.scalar()
+        return stored_zone(conn)
     keys = [lock_key(service, environment) for service, environment in sorted(set(pairs))]
     return conn.execute(_LOCK_AND_ZONE, {"keys": keys}).scalar()
 
@@ -119,8 +124,8 @@ def sum_after_commit(driver: Any, days: dict[str, list[date]]) -> None:
 
 
 def _plain(column: Any) -> Any:
-    """A timestamp column read as the driver gives it (aware UTC from asyncpg, naive UTC
-    from SQLite: what :func:`local_date` takes), without the per-value conversion of
+    """A timestamp column read as SQLite's driver gives it (naive UTC: what
+    :func:`local_date` takes), without the per-value conversion of
     :class:`~devops_center.db.UTCDateTime` — thousands of rows a batch on an import."""
     return type_coerce(column, DateTime(timezone=True))
 

@@ -58,7 +58,6 @@ from devops_center.deployments.models import (
     CommitFirstDeploy,
     Deployment,
     DeploymentCommit,
-    RollupState,
 )
 from devops_center.deployments.rollup_values import (
     ALL_SERVICES,
@@ -223,7 +222,7 @@ def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
 
 
 def rollup_zone(conn: Connection) -> tzinfo:
-    return _zone(conn.execute(select(RollupState.timezone).where(RollupState.id == 1)).scalar())
+    return _zone(rollup_days.stored_zone(conn))
 
 
 def _zone(name: str | None) -> tzinfo:
@@ -257,7 +256,7 @@ def _apply(session: Session) -> None:
     # environments' whole-day rows are summed under a lock of their own, after COMMIT),
     # and the roll-ups' time zone read by the same statement.
     zone = _zone(rollup_days.lock(conn, pairs))
-    days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of, *known], known)
+    days |= _recompute_firsts(conn, firsts, [*pending.ids, *pairs_of], known)
     buckets = {(s, e, local_date(at, zone)) for s, e, at in days}
     buckets |= {(ALL_SERVICES, e, d) for _s, e, d in buckets}
     after = rollup_days.recompute_days(conn, buckets, zone)

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from pydantic import AfterValidator, BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
-from devops_center.inputs import utc_instant
+from devops_center.inputs import utc_within
 from devops_center.support.uploads import StoredImage
 from devops_center.web.api.problems import COMMON, problem_responses
 
@@ -49,8 +49,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         ) from None
 
 
-def _utc(value: datetime) -> datetime:
-    return utc_instant(value, years=(MIN_YEAR, MAX_YEAR))
+_utc = utc_within(MIN_YEAR, MAX_YEAR)
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
