@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +38,7 @@ log = logging.getLogger("devops_center.deployments")
 BATCH = 5000
 LANES = 2  # services written at once on PostgreSQL (two connections, a core each)
 _YIELD_EVERY = 64  # lines parsed between turns of the batch being written
+_COLLECT_EVERY = 50_000  # lines between the import's own garbage collections
 SOURCE = "import"
 
 
@@ -145,6 +147,37 @@ async def import_lines(
     with another service than it is stored under (moved between services): when its
     external id waits or is being written in another lane, every lane is finished
     first and its line written alone, so no two lanes ever hold one deployment."""
+    with _collected_by_batch():
+        return await _import_lines(
+            sessionmaker, lines, settings, dry_run, batch_size, progress, lanes
+        )
+
+
+@contextlib.contextmanager
+def _collected_by_batch() -> Iterator[None]:
+    """The cyclic garbage collector paused for the import, which collects every
+    ``_COLLECT_EVERY`` lines itself: a batch holds hundreds of thousands of objects, live
+    until it is written, which the automatic collections would scan again and again (a
+    quarter of the import's time at 100k lines, measured 2026-12-07); reference counting
+    frees everything else as it goes."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+async def _import_lines(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    lines: Iterable[tuple[int, bytes, int]],
+    settings: Settings | None,
+    dry_run: bool,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+    lanes: int | None,
+) -> Summary:
     summary = Summary(dry_run=dry_run)
     count = lanes if lanes is not None else lanes_for(sessionmaker, dry_run)
     all_lanes = [_Lane() for _ in range(max(1, count))]
@@ -186,6 +219,8 @@ async def import_lines(
             if not text:
                 continue
             summary.lines += 1
+            if summary.lines % _COLLECT_EVERY == 0:
+                gc.collect()
             parsed = parse(text)
             if isinstance(parsed, str):
                 summary.refused.append(Refusal(number, parsed))

@@ -63,7 +63,12 @@ def _timestamp_text(value: Any) -> Any:
 _utc = utc_within(MIN_YEAR, MAX_YEAR)
 
 
-Text = Annotated[str, AfterValidator(_clean_text)]
+# The length is checked by pydantic-core before the text (a constraint after a Python
+# validator would run in Python: a call per field of every imported line).
+Message = Annotated[str, Field(max_length=10_000), AfterValidator(_clean_text)]
+Author = Annotated[str, Field(max_length=200), AfterValidator(_clean_text)]
+TriggeredBy = Annotated[str, Field(max_length=100), AfterValidator(_clean_text)]
+Reason = Annotated[str, Field(max_length=FAILURE_REASON_MAX), AfterValidator(_clean_text)]
 UtcDateTime = Annotated[datetime, BeforeValidator(_timestamp_text), AfterValidator(_utc)]
 Sha = Annotated[
     str,
@@ -80,8 +85,8 @@ class CommitIn(BaseModel):
 
     sha: Sha
     committed_at: UtcDateTime
-    message: Annotated[Text, Field(max_length=10_000)] | None = None
-    author: Annotated[Text, Field(max_length=200)] | None = None
+    message: Message | None = None
+    author: Author | None = None
 
 
 class DeploymentIn(BaseModel):
@@ -110,7 +115,7 @@ class DeploymentIn(BaseModel):
     )
 
     commit_sha: Sha
-    commit_message: Annotated[Text, Field(max_length=10_000)] | None = None
+    commit_message: Message | None = None
     started_at: UtcDateTime
     completed_at: UtcDateTime | None = Field(
         default=None,
@@ -118,7 +123,7 @@ class DeploymentIn(BaseModel):
         "Timestamps are ISO 8601 between the years 2000 and 2100.",
     )
     status: DeployStatus
-    triggered_by: Annotated[Text, Field(max_length=100)] | None = None
+    triggered_by: TriggeredBy | None = None
     tests_passed: Count | None = None
     tests_failed: Count | None = None
     environment: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,49}$")] = "production"
@@ -131,12 +136,13 @@ class DeploymentIn(BaseModel):
     ) = Field(default=None, description="e.g. <run_id>-<run_attempt>; repeats update the row")
     url: (
         Annotated[
-            Text,
+            str,
             Field(
                 max_length=500,
                 json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+"},
                 description="A link to the run or release: http:// or https:// only",
             ),
+            AfterValidator(_clean_text),
             AfterValidator(check_http_url),  # shown as a link: no javascript:
         ]
         | None
@@ -145,7 +151,7 @@ class DeploymentIn(BaseModel):
         default=None, description="Deployed commits; omitted → the worker asks GitHub."
     )
     failure_reason: Annotated[
-        Annotated[Text, Field(max_length=FAILURE_REASON_MAX)] | None,
+        Reason | None,
         BeforeValidator(_blank_is_none),
     ] = Field(
         default=None,
