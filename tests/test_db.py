@@ -77,3 +77,43 @@ async def test_postgresql_connections_run_without_jit(pg_url: str) -> None:
             assert (await conn.execute(text("SHOW jit"))).scalar_one() == "off"
     finally:
         await engine.dispose()
+
+
+def test_sqlite_keeps_timestamps_as_sqlalchemys_text_and_reads_them_back_in_utc() -> None:
+    """UTCDateTime's own SQLite processors (one call per value, for imports) write the
+    text SQLAlchemy's DATETIME writes — microseconds always, so texts compare in time
+    order — and read back aware UTC datetimes."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+    from sqlalchemy.dialects import sqlite
+
+    table = Table(
+        "t", MetaData(), Column("id", Integer, primary_key=True), Column("at", db.UTCDateTime())
+    )
+    plus3 = timezone(timedelta(hours=3))
+    given = [
+        datetime(2026, 12, 7, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 12, 7, 3, 4, 5, 7, tzinfo=UTC),
+        datetime(2026, 12, 7, 6, 4, 6),  # naive: already UTC
+        datetime(2026, 12, 7, 9, 4, 4, 999999, tzinfo=plus3),
+        datetime(1, 1, 1, tzinfo=UTC),
+    ]
+    reference = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    assert reference is not None
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        table.create(conn)
+        conn.execute(table.insert(), [{"id": i, "at": v} for i, v in enumerate(given)])
+        texts = [t for (t,) in conn.exec_driver_sql("SELECT at FROM t ORDER BY id")]
+        read = [v for (v,) in conn.execute(select(table.c.at).order_by(table.c.id))]
+        ordered = [i for (i,) in conn.execute(select(table.c.id).order_by(table.c.at))]
+        later = conn.execute(
+            select(table.c.id).where(table.c.at > datetime(2026, 12, 7, 3, 4, 5, tzinfo=UTC))
+        ).scalars()
+        assert sorted(later) == [1, 2, 3]
+    as_utc = [v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC) for v in given]
+    assert texts == [reference(v.replace(tzinfo=None)) for v in as_utc]
+    assert texts[0] == "2026-12-07 03:04:05.000000"
+    assert read == as_utc and all(v.tzinfo is UTC for v in read)
+    assert ordered == [4, 0, 1, 3, 2]

@@ -74,6 +74,43 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    # SQLite: one function each way instead of ours chained with SQLAlchemy's DATETIME
+    # processors (a dict and a %-format per value): an import of 1M deployments binds
+    # and reads some ten million timestamps. The text is the same as SQLAlchemy's.
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            return _sqlite_value
+        return super().result_processor(dialect, coltype)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """A timestamp as SQLite keeps it: naive UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``,
+    the microseconds always written (the texts are compared as strings)."""
+    if value is None:
+        return None
+    zone = value.tzinfo
+    if zone is UTC:  # the common case: the text without its "+00:00"
+        return value.isoformat(" ", "microseconds")[:26]
+    if zone is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def _sqlite_value(value: str | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()

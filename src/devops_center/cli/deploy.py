@@ -241,8 +241,13 @@ def import_history(
         bool, typer.Option("--dry-run", help="Check every line; store nothing.")
     ] = False,
     batch_size: Annotated[
-        int, typer.Option(min=1, max=20_000, help="Deployments per transaction.")
-    ] = 5000,
+        int | None,
+        typer.Option(
+            min=1,
+            max=50_000,
+            help="Deployments per transaction [default: 5000 on PostgreSQL, 25000 on SQLite].",
+        ),
+    ] = None,
     show: Annotated[int, typer.Option(min=0, help="Refused lines listed at most.")] = 50,
 ) -> None:
     """Import deployment history: one deployment per line, each exactly the body of
