@@ -85,7 +85,10 @@ async def populate_demo(session: AsyncSession, *, now: datetime, seed: int = 5) 
                     lead_hours = rng.choice((0.3, 1, 2, 4, 6, 10, 20, 30, 52, 75)) * rng.uniform(
                         0.6, 1.3
                     )
-                    at = max(started - timedelta(hours=lead_hours), last_commit_at)
+                    # after the service's last shipped commit, never after this start
+                    # (a day's starts are drawn in any order: a hotfix may come later)
+                    floor = min(last_commit_at, started - timedelta(minutes=5))
+                    at = max(started - timedelta(hours=lead_hours), floor)
                     shipped.append(
                         {
                             "sha": _sha(rng),
