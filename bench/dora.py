@@ -6,8 +6,10 @@ two commits each, one incident per 20 deployments: the last 30 days hold the sam
 at every size), builds the roll-ups with the rebuild function, VACUUM ANALYZE, and
 prints the import time and, over 40 rounds of "POST a deployment, then GET the report"
 (``/api/v1/metrics/dora``, in-process), p50/p95 of that fresh read; every read must
-count the deployment just posted. At the largest size on PostgreSQL it then starts a
-real ``dcc web`` (4 workers), waits until every worker listens (each warms up first:
+count the deployment just posted. At the largest size the report's five figures in
+three views are compared with a recomputation from the raw rows in Python
+(``bench/dora_reference.py``: the SPEC's formulas, no roll-up), and on PostgreSQL it
+then starts a real ``dcc web`` (4 workers), waits until every worker listens (each warms up first:
 ``web/warmup.py``), and runs 50 clients (each: GET /admin/devops or, one time in four,
 POST /api/v1/deployments, then about a second of thinking): 5 s of warming — the pools
 open their connections and prepare their statements; reported apart — then 30 s whose
@@ -16,7 +18,7 @@ p95 of both are the figures.
 Targets (PASS/FAIL printed next to each figure; exit 1 when one fails): fresh p95 ≤ 100 ms
 at the largest size on both databases, fresh p95(largest) ≤ 1.5 × fresh p95(smallest),
 /admin/devops p95 ≤ 150 ms and deployment API p95 ≤ 100 ms under 50 clients on
-PostgreSQL, and every read fresh.
+PostgreSQL, every read fresh, and no view whose figures differ from the raw rows'.
 
     python bench/dora.py                                   # the full run
     DCC_BENCH_SIZES=2000 DCC_BENCH_DBS=sqlite python bench/dora.py   # a smoke run
@@ -48,6 +50,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import dora_reference  # noqa: E402
 
 from devops_center.config import get_settings  # noqa: E402
 from devops_center.db import make_engine, make_sessionmaker  # noqa: E402
@@ -541,12 +546,48 @@ async def _measure(
         f"{ROUNDS - out['stale']}/{ROUNDS} reads counted the new deployment",
         flush=True,
     )
+    if n == max(SIZES):
+        out["mismatches"] = await same_figures(url, db, n)
     if EXPLAIN_DIR and n == max(SIZES):
         await explain(url, dsn, Path(EXPLAIN_DIR) / f"dora-plans-{db}-{n}.txt")
     if load:
         print(f"  machine speed before the load: {machine_speed()}", flush=True)
         out["load"] = await under_load(url, var, token)
     return out
+
+
+def views() -> list[dict[str, Any]]:
+    """The report views recomputed from the raw rows at the largest size (the service
+    is one with incidents: every 20th deployment has one)."""
+    return [
+        {"days": 30, "environment": "production", "service": None},
+        {"days": 7, "environment": "production", "service": None},
+        {"days": 90, "environment": "production", "service": f"service-{20 % SERVICES:03d}"},
+    ]
+
+
+async def same_figures(url: str, db: str, n: int) -> int:
+    """The report's five figures against a recomputation from the raw rows
+    (bench/dora_reference.py), in :func:`views`: how many views differ."""
+    engine = make_engine(url, pool_size=1)
+    differing = 0
+    try:
+        async with make_sessionmaker(engine)() as s:
+            at = datetime.now(UTC)
+            for view in views():
+                got = await dora_reference.reported(s, now=at, **view)
+                want = await dora_reference.recomputed(s, now=at, **view)
+                wrong = dora_reference.differences(got, want)
+                differing += bool(wrong)
+                shown = ", ".join(f"{k} {v if v is None else round(v, 3)}" for k, v in got.items())
+                print(
+                    f"  {db}: {n:,}: {view['days']} days, {view['service'] or 'all services'}: "
+                    + ("; ".join(wrong) if wrong else f"report = raw rows ({shown})"),
+                    flush=True,
+                )
+    finally:
+        await engine.dispose()
+    return differing
 
 
 # ----------------------------------------------------------------------- main
@@ -575,6 +616,9 @@ def summary(db: str, figures: dict[int, dict[str, Any]]) -> list[str]:
         (f"{db} reads that missed the write just made (all sizes)",
          float(sum(f["stale"] for f in figures.values())), "", "0",
          all(f["stale"] == 0 for f in figures.values())),
+        (f"{db} report views at {big:,} differing from a recomputation from the raw rows",
+         float(figures[big]["mismatches"]), "", f"0 of {len(views())}",
+         figures[big]["mismatches"] == 0),
     ]  # fmt: skip
     if big != small:
         ratio = p95 / figures[small]["read"][1]

@@ -19,6 +19,7 @@ def bench(monkeypatch):
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "ROUNDS", 3)
     monkeypatch.setattr(module, "SERVICES", 5)
+    monkeypatch.setattr(module, "SIZES", [600, 1200])  # the largest is checked against raw rows
     return module
 
 
@@ -27,7 +28,9 @@ async def test_bench_smoke_sqlite(bench, tmp_path) -> None:
     small = await bench.run_sqlite(600, tmp_path, now)
     big = await bench.run_sqlite(1200, tmp_path, now)
     assert small["stale"] == 0 and big["stale"] == 0  # every read saw the write before it
+    assert big["mismatches"] == 0 and "mismatches" not in small  # report = raw rows
     assert all(p50 > 0 and p95 >= p50 for p50, p95 in (small["read"], small["write"]))
     failures = bench.summary("sqlite", {600: small, 1200: big})
     assert isinstance(failures, list)
     assert "sqlite reads that missed the write just made (all sizes)" not in failures
+    assert not [f for f in failures if "recomputation from the raw rows" in f]
