@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devops_center.apikit import ratelimit
 from devops_center.config import Settings
@@ -296,12 +296,31 @@ def bearer_token(header: str) -> str | None:
     return value.strip()[:200] if kind.lower() == "bearer" and value.strip() else None
 
 
+def _statement_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose statements commit one by one on PostgreSQL (no BEGIN, no COMMIT:
+    two round trips fewer for the token check, whose read and single-statement upsert
+    need no transaction around them; each round trip is a wait for the worker's loop
+    under load); on SQLite the app's sessions."""
+    state = request.app.state
+    found: async_sessionmaker[AsyncSession] | None = getattr(state, "statement_sessions", None)
+    if found is None:
+        found = get_sessionmaker(request)
+        bind = found.kw.get("bind")
+        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+            autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
+            found = async_sessionmaker(
+                autocommit, **{k: v for k, v in found.kw.items() if k != "bind"}
+            )
+        state.statement_sessions = found
+    return found
+
+
 async def token_caller(request: Request, plaintext: str) -> Caller:
-    """Verify the token and count the request, in a short transaction of its own that
-    commits before the route's work (on SQLite the route's transaction must not read
-    before another connection writes, or its own first write fails)."""
+    """Verify the token and count the request before the route's work, on a session of
+    its own (on SQLite a short transaction that commits first: the route's transaction
+    must not read before another connection writes, or its own first write fails)."""
     settings = get_settings(request)
-    async with get_sessionmaker(request)() as own, own.begin():
+    async with _statement_sessions(request)() as own, own.begin():
         caller = await api_tokens.caller_for_token(own, plaintext=plaintext)
         if caller is None or caller.token is None:
             raise ApiAuthError(401, lazy("Invalid, expired or revoked token"))
