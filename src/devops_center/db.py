@@ -195,6 +195,21 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+def statement_sessionmaker(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession] | None:
+    """On PostgreSQL, ``sessionmaker``'s sessions with every statement committing by
+    itself (AUTOCOMMIT: no BEGIN and no COMMIT round trips), for reads and
+    single-statement writes that need no transaction around them; None elsewhere (SQLite
+    keeps its transactions: one writer at a time)."""
+    bind = sessionmaker.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        return None
+    autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
+    kw = {k: v for k, v in sessionmaker.kw.items() if k != "bind"}
+    return async_sessionmaker(autocommit, **kw)
+
+
 DbErrorKind = Literal["unavailable", "conflict", "invalid", "bug"]
 
 # SQLSTATE classes (PostgreSQL appendix A) of a database that is away or overloaded.

@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.apikit import ratelimit
 from devops_center.config import Settings
+from devops_center.db import statement_sessionmaker
 from devops_center.i18n import gettext, lazy, negotiate_accept_language, pick_language
 from devops_center.users import service as users
 from devops_center.users import sessions as user_sessions
@@ -297,21 +298,15 @@ def bearer_token(header: str) -> str | None:
 
 
 def _statement_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose statements commit one by one on PostgreSQL (no BEGIN, no COMMIT:
-    two round trips fewer for the token check, whose read and single-statement upsert
-    need no transaction around them; each round trip is a wait for the worker's loop
-    under load); on SQLite the app's sessions."""
+    """Sessions for the token check: on PostgreSQL without BEGIN and COMMIT
+    (:func:`~devops_center.db.statement_sessionmaker` — its read and its single-statement
+    upsert need no transaction, and each round trip is a wait for the worker's loop
+    under load); on SQLite the app's sessions. Made once per app."""
     state = request.app.state
     found: async_sessionmaker[AsyncSession] | None = getattr(state, "statement_sessions", None)
     if found is None:
-        found = get_sessionmaker(request)
-        bind = found.kw.get("bind")
-        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
-            autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
-            found = async_sessionmaker(
-                autocommit, **{k: v for k, v in found.kw.items() if k != "bind"}
-            )
-        state.statement_sessions = found
+        app_sessions = get_sessionmaker(request)
+        found = state.statement_sessions = statement_sessionmaker(app_sessions) or app_sessions
     return found
 
 

@@ -21,11 +21,11 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TgUser
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devops_center.bot.storage import CURRENT, UpdateBuffer
 from devops_center.config import Settings
-from devops_center.db import db_error_kind
+from devops_center.db import db_error_kind, statement_sessionmaker
 from devops_center.i18n import gettext, pick_language
 from devops_center.users import service as users
 from devops_center.users import team
@@ -97,11 +97,9 @@ class SessionMiddleware(BaseMiddleware):
         # database): read it outside a transaction, so that such an update costs one
         # PostgreSQL round trip instead of three (BEGIN, SELECT, COMMIT; bench/bot.py).
         # SQLite keeps one session: the dialog state is in it anyway.
-        self.reader: async_sessionmaker[AsyncSession] | None = None
-        bind = sessionmaker.kw.get("bind")
-        if not settings.is_sqlite and isinstance(bind, AsyncEngine):
-            autocommit = bind.execution_options(isolation_level="AUTOCOMMIT")
-            self.reader = async_sessionmaker(autocommit, expire_on_commit=False)
+        self.reader: async_sessionmaker[AsyncSession] | None = (
+            None if settings.is_sqlite else statement_sessionmaker(sessionmaker)
+        )
 
     async def __call__(
         self,
