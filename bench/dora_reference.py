@@ -41,9 +41,9 @@ async def recomputed(
         where.append(d.service == service)
     window = (
         await s.execute(
-            select(d.id, d.started_at, d.completed_at, d.status, d.kind, d.duration_seconds).where(
-                *where
-            )
+            select(
+                d.id, d.service, d.started_at, d.completed_at, d.status, d.kind, d.duration_seconds
+            ).where(*where)
         )
     ).all()
     done = [w for w in window if w.status != "in_progress"]
@@ -79,15 +79,10 @@ async def recomputed(
             key = (dep_service, sha)
             if key not in earliest or (started, dep_id) < earliest[key]:
                 earliest[key] = (started, dep_id)
-    service_of = {
-        i: svc
-        for ids in _chunks(sorted(by_id))
-        for i, svc in (await s.execute(select(d.id, d.service).where(d.id.in_(ids)))).all()
-    }
     leads = sorted(
         (by_id[c.deployment_id].completed_at - c.committed_at).total_seconds()
         for c in commits
-        if earliest[(service_of[c.deployment_id], c.sha)][1] == c.deployment_id
+        if earliest[(by_id[c.deployment_id].service, c.sha)][1] == c.deployment_id
         and by_id[c.deployment_id].completed_at is not None
     )
     if not leads:
