@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
+# pytest processes (pytest-xdist; a module's tests stay in one process): 2 for this
+# project's 2-core machines; PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint check pytest bench fuzz clean venv dev i18n
 
@@ -42,7 +45,7 @@ lint: $(VENV)/.installed-dev
 
 ## make pytest: the test suite alone
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest -v --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest -v --durations=15 -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 ## make test: everything CI runs
 test: lint pytest
