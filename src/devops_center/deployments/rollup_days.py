@@ -166,13 +166,21 @@ def _run_scope(
 @cache
 def _grouped_statements() -> tuple[Select[Any], Select[Any]]:
     """:func:`_grouped_days`'s two statements, built once (building them took longer
-    than running them: ~2 ms of every registration's CPU), their values bound."""
+    than running them: ~2 ms of every registration's CPU), their values bound.
+
+    The span's bounds are given as ``(SELECT :lo)``: a value the planner does not see.
+    Given as values, a span of today — later than the statistics' newest timestamp until
+    the next ANALYZE, on a large table days away — is estimated at one row for any
+    index, and PostgreSQL took the environment's index (every service's rows of the
+    day) as readily as the service's: 2.5 ms instead of 0.5 ms per statement at 1M. A
+    bound it cannot see is estimated at a fixed fraction, smaller for the index that
+    also has the service."""
     d, f = Deployment, CommitFirstDeploy
     zone = bindparam("zone", type_=String())
     services = bindparam("services", type_=ARRAY(String()))
     environments = bindparam("environments", type_=ARRAY(String()))
-    lo = bindparam("lo", type_=d.started_at.type)
-    hi = bindparam("hi", type_=d.started_at.type)
+    lo = select(bindparam("lo", type_=d.started_at.type)).scalar_subquery()
+    hi = select(bindparam("hi", type_=d.started_at.type)).scalar_subquery()
     d_day = func.date(func.timezone(zone, d.started_at))
     f_day = func.date(func.timezone(zone, f.started_at))
     finished = d.status != "in_progress"
