@@ -34,3 +34,20 @@ async def test_bench_smoke_sqlite(bench, tmp_path) -> None:
     assert isinstance(failures, list)
     assert "sqlite reads that missed the write just made (all sizes)" not in failures
     assert not [f for f in failures if "recomputation from the raw rows" in f]
+
+
+async def test_bench_load_smoke(bench, tmp_path, monkeypatch) -> None:
+    """The loaded part: a real `dcc web`, clients signed in (the page answers 200, not a
+    redirect to /login) and registering deployments with the token, every figure there."""
+    monkeypatch.setattr(bench, "CLIENTS", 4)
+    monkeypatch.setattr(bench, "WORKERS", 2)
+    monkeypatch.setattr(bench, "LOAD_SECONDS", 3.0)
+    monkeypatch.setattr(bench, "WARMING_SECONDS", 0.5)
+    monkeypatch.setattr(bench, "SIZES", [600])
+    figures = await bench.run_sqlite(600, tmp_path, datetime.now(UTC), load=True)
+    load = figures["load"]
+    assert load["errors"] == []
+    assert load["requests"] > 0 and load["page"][1] >= load["page"][0] > 0
+    assert load["client_cpu_ms"] > 0
+    lines = bench.summary("sqlite", {600: figures})
+    assert isinstance(lines, list)
