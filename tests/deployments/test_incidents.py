@@ -51,3 +51,54 @@ async def test_manual_incident_validation(sessionmaker, people) -> None:
         assert closed.resolved_by == people["owner"].id and closed.resolved_at is not None
         items, total = await incidents.recent(s, open_only=False, service="web")
         assert total == 1 and items[0].id == made.id
+
+
+async def test_recent_pages_and_counts_in_one_read(sessionmaker) -> None:
+    """A page of incidents carries the count of them all, also on an empty page past
+    the end (the count is then read on its own)."""
+    async with sessionmaker() as s, s.begin():
+        for n in range(5):
+            await incidents.open_incident(
+                s,
+                title=f"outage {n}",
+                source="manual",
+                source_ref=f"r{n}",
+                service="api" if n < 3 else "web",
+                opened_at=T0 + timedelta(minutes=n),
+            )
+    async with sessionmaker() as s:
+        items, total = await incidents.recent(s, limit=2)
+        assert [i.title for i in items] == ["outage 4", "outage 3"] and total == 5
+        items, total = await incidents.recent(s, limit=2, offset=4)
+        assert [i.title for i in items] == ["outage 0"] and total == 5
+        assert await incidents.recent(s, limit=2, offset=10) == ([], 5)
+        items, total = await incidents.recent(s, limit=2, service="api", offset=2)
+        assert [i.title for i in items] == ["outage 0"] and total == 3
+        assert await incidents.recent(s, service="nothing") == ([], 0)
+
+
+async def test_critical_open_bugs_and_their_count(sessionmaker, people) -> None:
+    from devops_center.support import service as support
+
+    async with sessionmaker() as s:
+        assert await support.critical_open_bugs(s, limit=2) == ([], 0)
+    async with sessionmaker() as s, s.begin():
+        for n, (priority, status) in enumerate(
+            [("critical", "open"), ("critical", "in_progress"), ("critical", "resolved"),
+             ("high", "open"), ("critical", "open")]
+        ):  # fmt: skip
+            s.add(
+                BugLog(
+                    user_id=people["employee"].id,
+                    title=f"bug {n}",
+                    what_doing="w",
+                    expected="e",
+                    actual="a",
+                    priority=priority,
+                    status=status,
+                    created_at=T0 + timedelta(minutes=n),
+                )
+            )
+    async with sessionmaker() as s:
+        bugs, total = await support.critical_open_bugs(s, limit=2)
+        assert [b.title for b in bugs] == ["bug 4", "bug 1"] and total == 3

@@ -262,17 +262,22 @@ async def recent(
         conditions.append(Incident.environment == environment)
     if service:
         conditions.append(Incident.service == service)
-    total = int(
-        await session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
-    )
+    # the page and the total in one statement (a window count is taken before LIMIT)
     stmt = (
-        select(Incident)
+        select(Incident, func.count().over())
         .where(*conditions)
         .order_by(Incident.opened_at.desc(), Incident.id.desc())
         .limit(limit)
         .offset(offset)
     )
-    return list((await session.execute(stmt)).scalars()), total
+    rows = (await session.execute(stmt)).all()
+    if rows:
+        return [incident for incident, _total in rows], int(rows[0][1])
+    if not offset:
+        return [], 0
+    # a page past the end: the total is still the count
+    total = await session.scalar(select(func.count()).select_from(Incident).where(*conditions))
+    return [], int(total or 0)
 
 
 async def count_open(session: AsyncSession) -> int:

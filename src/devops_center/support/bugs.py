@@ -142,11 +142,16 @@ async def bug_counts_by_status(
 async def critical_open_bugs(session: AsyncSession, *, limit: int = 10) -> tuple[list[BugLog], int]:
     """Open or in-progress critical bugs (newest first) and how many there are."""
     cond = (BugLog.priority == "critical") & BugLog.status.in_(["open", "in_progress"])
-    total = await session.scalar(select(func.count()).where(cond))
-    rows = await session.execute(
-        select(BugLog).where(cond).order_by(BugLog.created_at.desc()).limit(limit)
-    )
-    return list(rows.scalars()), int(total or 0)
+    # the bugs and their count in one statement (a window count is taken before LIMIT)
+    rows = (
+        await session.execute(
+            select(BugLog, func.count().over())
+            .where(cond)
+            .order_by(BugLog.created_at.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [bug for bug, _total in rows], int(rows[0][1]) if rows else 0
 
 
 async def open_critical_incident(session: AsyncSession, bug: BugLog) -> None:
