@@ -10,7 +10,8 @@ count the deployment just posted. At the largest size the report's five figures 
 three views are compared with a recomputation from the raw rows in Python
 (``bench/dora_reference.py``: the SPEC's formulas, no roll-up), and on PostgreSQL it
 then starts a real ``dcc web`` (4 workers), waits until every worker listens (each warms up first:
-``web/warmup.py``), and runs 50 clients (each: GET /admin/devops or, one time in four,
+``web/warmup.py``), and runs 50 clients (aiohttp's, which aiogram brings: about 1 ms of
+CPU a request, a quarter of httpx's; each: GET /admin/devops or, one time in four,
 POST /api/v1/deployments, then about a second of thinking): 5 s of warming — the pools
 open their connections and prepare their statements; reported apart — then 30 s whose
 p95 of both are the figures.

@@ -21,7 +21,7 @@ from devops_center.github import breakdown
 from devops_center.users.access import Caller
 from devops_center.web.api.common import scope_doc
 from devops_center.web.api.problems import COMMON, problem_responses
-from devops_center.web.deps import SessionDep, SettingsDep, require_scope
+from devops_center.web.deps import SessionDep, SettingsDep, reads_only, require_scope
 
 router = APIRouter(prefix="/api/v1", tags=["deployments"])
 
@@ -210,6 +210,7 @@ class DoraOut(BaseModel):
     summary="DORA metrics (the dashboard's figures)",
     openapi_extra=scope_doc("metrics:read"),
 )
+@reads_only
 async def get_dora(
     session: SessionDep,
     settings: SettingsDep,

@@ -20,7 +20,7 @@ from devops_center.dora import service as dora
 from devops_center.github import breakdown
 from devops_center.incidents import service as incidents
 from devops_center.support import service as support
-from devops_center.web.deps import ReaderDep, SessionDep, SettingsDep, prepare_page
+from devops_center.web.deps import ReaderDep, SessionDep, SettingsDep, prepare_page, reads_only
 from devops_center.web.pages.admin_deployments import status_names
 from devops_center.web.templating import render
 
@@ -67,6 +67,7 @@ async def _panels(
 
 
 @router.get("/admin/devops")
+@reads_only
 async def devops_dashboard(
     request: Request,
     session: SessionDep,
