@@ -142,13 +142,12 @@ async def bug_counts_by_status(
 async def critical_open_bugs(session: AsyncSession, *, limit: int = 10) -> tuple[list[BugLog], int]:
     """Open or in-progress critical bugs (newest first) and how many there are."""
     cond = (BugLog.priority == "critical") & BugLog.status.in_(["open", "in_progress"])
-    # the bugs and their count in one statement (a window count is taken before LIMIT)
+    # the bugs and their count in one statement (the count a subquery run once, by the
+    # status/priority index, not a window over every matching row)
+    total_of = select(func.count()).select_from(BugLog).where(cond).scalar_subquery()
     rows = (
         await session.execute(
-            select(BugLog, func.count().over())
-            .where(cond)
-            .order_by(BugLog.created_at.desc())
-            .limit(limit)
+            select(BugLog, total_of).where(cond).order_by(BugLog.created_at.desc()).limit(limit)
         )
     ).all()
     return [bug for bug, _total in rows], int(rows[0][1]) if rows else 0
