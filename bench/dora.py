@@ -1,12 +1,15 @@
 """Benchmark: DORA figures read fresh right after a write, at 10k, 100k and 1M deployments.
 
-For each database (SQLite, then PostgreSQL when reachable) and each size, it bulk-loads
-a history at a constant density (300 production deployments a day across 100 services,
+For each database (SQLite, then PostgreSQL when reachable) it bulk-loads a history of
+each size at a constant density (300 production deployments a day across 100 services,
 two commits each, one incident per 20 deployments: the last 30 days hold the same rows
-at every size), builds the roll-ups with the rebuild function, VACUUM ANALYZE, and
+at every size), builds the roll-ups with the rebuild function, VACUUM ANALYZE (and a
+CHECKPOINT on PostgreSQL: the load's writes are not flushed during the timings), and
 prints the import time and, over 40 rounds of "POST a deployment, then GET the report"
 (``/api/v1/metrics/dora``, in-process), p50/p95 of that fresh read; every read must
-count the deployment just posted. At the largest size the report's five figures in
+count the deployment just posted. The sizes' rounds are interleaved (each round reads
+every size once, the order rotating), so their ratio is not the drift of this shared
+machine's speed between runs minutes apart. At the largest size the report's five figures in
 three views are compared with a recomputation from the raw rows in Python
 (``bench/dora_reference.py``: the SPEC's formulas, no roll-up), and on PostgreSQL it
 then starts a real ``dcc web`` (4 workers), waits until every worker listens (each warms up first:
@@ -41,7 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -206,6 +209,9 @@ async def vacuum(url: str, dsn: str | None) -> None:
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute("VACUUM ANALYZE")
+            # the bulk load's dirty pages written out now, not by the checkpointer
+            # during the timed reads
+            await conn.execute("CHECKPOINT")
         finally:
             await conn.close()
         return
@@ -263,17 +269,15 @@ async def owner_and_token(url: str, var: Path) -> tuple[Any, str]:
     return settings, token
 
 
-async def fresh_reads(settings: Any, token: str) -> dict[str, Any]:
-    """POST a deployment, then GET the report: ROUNDS times, in-process."""
+@contextlib.asynccontextmanager
+async def report_client(settings: Any, token: str) -> AsyncIterator[Any]:
+    """An in-process app on ``settings``' database; yields ``one_round()``: POST a
+    deployment, then GET the report — (read ms, write ms, whether the read missed it)."""
     from devops_center.web.app import create_app
 
-    url = settings.database_url
-    engine = make_engine(url, pool_size=5)
+    engine = make_engine(settings.database_url, pool_size=5)
     app = create_app(settings, engine=engine, sessionmaker=make_sessionmaker(engine))
     auth = {"authorization": f"Bearer {token}"}
-    reads: list[float] = []
-    writes: list[float] = []
-    stale = 0
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -284,22 +288,53 @@ async def fresh_reads(settings: Any, token: str) -> dict[str, Any]:
                 return int(r.json()["stats"]["total"])
 
             seen = await report()  # warm-up
-            for n in range(ROUNDS):
+            n = 0
+
+            async def one_round() -> tuple[float, float, bool]:
+                nonlocal seen, n
+                n += 1
                 t0 = time.perf_counter()
                 r = await client.post("/api/v1/deployments", json=deployment_body(n), headers=auth)
                 t1 = time.perf_counter()
                 assert r.status_code in (200, 201), r.text
                 total = await report()
-                reads.append((time.perf_counter() - t1) * 1000)
-                writes.append((t1 - t0) * 1000)
-                stale += total != seen + 1
-                seen = total
+                read_ms = (time.perf_counter() - t1) * 1000
+                stale, seen = total != seen + 1, total
+                return read_ms, (t1 - t0) * 1000, stale
+
+            yield one_round
     finally:
         await engine.dispose()
+
+
+async def fresh_reads(ready: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """ROUNDS rounds of "POST a deployment, then GET the report" on every size's
+    database, interleaved (round r: each size once, in turn, the order rotating): the
+    ratio of two sizes' figures is not the drift of this shared machine's speed between
+    two runs minutes apart."""
+    sizes = sorted(ready)
+    got: dict[int, dict[str, list[float]]] = {n: {"read": [], "write": []} for n in sizes}
+    stale = dict.fromkeys(sizes, 0)
+    async with contextlib.AsyncExitStack() as stack:
+        rounds = {
+            n: await stack.enter_async_context(
+                report_client(ready[n]["settings"], ready[n]["token"])
+            )
+            for n in sizes
+        }
+        for r in range(ROUNDS):
+            for n in sizes[r % len(sizes) :] + sizes[: r % len(sizes)]:
+                read_ms, write_ms, missed = await rounds[n]()
+                got[n]["read"].append(read_ms)
+                got[n]["write"].append(write_ms)
+                stale[n] += missed
     return {
-        "read": (pct(reads, 0.5), pct(reads, 0.95)),
-        "write": (pct(writes, 0.5), pct(writes, 0.95)),
-        "stale": stale,
+        n: {
+            "read": (pct(got[n]["read"], 0.5), pct(got[n]["read"], 0.95)),
+            "write": (pct(got[n]["write"], 0.5), pct(got[n]["write"], 0.95)),
+            "stale": stale[n],
+        }
+        for n in sizes
     }
 
 
@@ -499,42 +534,44 @@ async def under_load(url: str, var: Path, token: str) -> dict[str, Any]:
     }
 
 
-# ------------------------------------------------------------------- one size
+# ------------------------------------------------------------------ the sizes
 
 
-async def run_sqlite(n: int, tmp: Path, now: datetime, *, load: bool = False) -> dict[str, Any]:
-    path = tmp / f"bench-{n}.sqlite3"
-    url = f"sqlite+aiosqlite:///{path}"
-    try:
-        runner.upgrade(url)
-        return await _measure(url, None, n, tmp, now, load=load)
-    finally:
+async def prepare(
+    db: str, n: int, tmp: Path, now: datetime, stack: contextlib.AsyncExitStack
+) -> dict[str, Any] | None:
+    """A database of ``n`` deployments, loaded, its roll-ups built, analyzed, with an owner
+    and a token; dropped when ``stack`` closes. None: PostgreSQL is not reachable."""
+    dsn: str | None = None
+    if db == "sqlite":
+        path = tmp / f"bench-{n}.sqlite3"
+        url = f"sqlite+aiosqlite:///{path}"
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
+            stack.callback(Path(f"{path}{suffix}").unlink, missing_ok=True)
+        runner.upgrade(url)
+    else:
+        try:
+            admin = await asyncpg.connect(PG_DSN, timeout=5)
+        except Exception as exc:
+            print(f"  postgresql unavailable ({type(exc).__name__}): skipped")
+            return None
+        name = f"dcc_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
 
+        async def drop() -> None:
+            conn = await asyncpg.connect(PG_DSN, timeout=5)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
 
-async def run_postgres(n: int, tmp: Path, now: datetime, *, load: bool) -> dict[str, Any] | None:
-    try:
-        admin = await asyncpg.connect(PG_DSN, timeout=5)
-    except Exception as exc:
-        print(f"  postgresql unavailable ({type(exc).__name__}): skipped")
-        return None
-    name = f"dcc_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = PG_DSN.rsplit("/", 1)[0] + f"/{name}"
-    try:
+        stack.push_async_callback(drop)
+        dsn = PG_DSN.rsplit("/", 1)[0] + f"/{name}"
         url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
         await asyncio.to_thread(runner.upgrade, url)
-        return await _measure(url, dsn, n, tmp, now, load=load)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-async def _measure(
-    url: str, dsn: str | None, n: int, tmp: Path, now: datetime, *, load: bool
-) -> dict[str, Any]:
-    db = "postgresql" if dsn else "sqlite"
     t0 = time.perf_counter()
     if dsn:
         await load_postgres(dsn, n, now)
@@ -551,23 +588,41 @@ async def _measure(
         flush=True,
     )
     var = tmp / f"var-{db}-{n}"
-    out: dict[str, Any] = {"import": t3 - t0}
     settings, token = await owner_and_token(url, var)
-    out.update(await fresh_reads(settings, token))
-    print(
-        f"  {db}: {n:,}: fresh read after write p50 {out['read'][0]:.1f} ms "
-        f"p95 {out['read'][1]:.1f} ms (POST p95 {out['write'][1]:.1f} ms), "
-        f"{ROUNDS - out['stale']}/{ROUNDS} reads counted the new deployment",
-        flush=True,
-    )
-    if n == max(SIZES):
-        out["mismatches"] = await same_figures(url, db, n)
-    if EXPLAIN_DIR and n == max(SIZES):
-        await explain(url, dsn, Path(EXPLAIN_DIR) / f"dora-plans-{db}-{n}.txt")
-    if load:
-        print(f"  machine speed before the load: {machine_speed()}", flush=True)
-        out["load"] = await under_load(url, var, token)
-    return out
+    return {"url": url, "dsn": dsn, "var": var, "settings": settings, "token": token,
+            "import": t3 - t0}  # fmt: skip
+
+
+async def run(
+    db: str, sizes: list[int], tmp: Path, now: datetime, *, load: bool = False
+) -> dict[int, dict[str, Any]]:
+    """Every size of ``db``: loaded, then read fresh (interleaved); at the largest, the
+    report against the raw rows, the plans if asked, and the load if ``load``."""
+    figures: dict[int, dict[str, Any]] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        ready: dict[int, dict[str, Any]] = {}
+        for n in sizes:
+            got = await prepare(db, n, tmp, now, stack)
+            if got is None:
+                return figures
+            ready[n] = got
+        for n, out in (await fresh_reads(ready)).items():
+            figures[n] = {"import": ready[n]["import"], **out}
+            print(
+                f"  {db}: {n:,}: fresh read after write p50 {out['read'][0]:.1f} ms "
+                f"p95 {out['read'][1]:.1f} ms (POST p95 {out['write'][1]:.1f} ms), "
+                f"{ROUNDS - out['stale']}/{ROUNDS} reads counted the new deployment",
+                flush=True,
+            )
+        big = max(ready)
+        top = ready[big]
+        figures[big]["mismatches"] = await same_figures(top["url"], db, big)
+        if EXPLAIN_DIR:
+            await explain(top["url"], top["dsn"], Path(EXPLAIN_DIR) / f"dora-plans-{db}-{big}.txt")
+        if load:
+            print(f"  machine speed before the load: {machine_speed()}", flush=True)
+            figures[big]["load"] = await under_load(top["url"], top["var"], top["token"])
+    return figures
 
 
 def views() -> list[dict[str, Any]]:
@@ -676,15 +731,7 @@ async def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dcc-bench-") as tmpdir:
         tmp = Path(tmpdir)
         for db in DATABASES:
-            figures: dict[int, dict[str, Any]] = {}
-            for n in SIZES:
-                if db == "sqlite":
-                    figures[n] = await run_sqlite(n, tmp, now)
-                else:
-                    got = await run_postgres(n, tmp, now, load=n == max(SIZES) and CLIENTS > 0)
-                    if got is None:
-                        break
-                    figures[n] = got
+            figures = await run(db, SIZES, tmp, now, load=db == "postgresql" and CLIENTS > 0)
             if figures:
                 results[db] = figures
     for db, figures in results.items():

@@ -24,13 +24,13 @@ def bench(monkeypatch):
 
 
 async def test_bench_smoke_sqlite(bench, tmp_path) -> None:
-    now = datetime.now(UTC)
-    small = await bench.run_sqlite(600, tmp_path, now)
-    big = await bench.run_sqlite(1200, tmp_path, now)
+    figures = await bench.run("sqlite", [600, 1200], tmp_path, datetime.now(UTC))
+    small, big = figures[600], figures[1200]
     assert small["stale"] == 0 and big["stale"] == 0  # every read saw the write before it
     assert big["mismatches"] == 0 and "mismatches" not in small  # report = raw rows
     assert all(p50 > 0 and p95 >= p50 for p50, p95 in (small["read"], small["write"]))
-    failures = bench.summary("sqlite", {600: small, 1200: big})
+    assert len(small["read"]) == 2 and small["import"] > 0
+    failures = bench.summary("sqlite", figures)
     assert isinstance(failures, list)
     assert "sqlite reads that missed the write just made (all sizes)" not in failures
     assert not [f for f in failures if "recomputation from the raw rows" in f]
@@ -44,10 +44,10 @@ async def test_bench_load_smoke(bench, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(bench, "LOAD_SECONDS", 3.0)
     monkeypatch.setattr(bench, "WARMING_SECONDS", 0.5)
     monkeypatch.setattr(bench, "SIZES", [600])
-    figures = await bench.run_sqlite(600, tmp_path, datetime.now(UTC), load=True)
-    load = figures["load"]
+    figures = await bench.run("sqlite", [600], tmp_path, datetime.now(UTC), load=True)
+    load = figures[600]["load"]
     assert load["errors"] == []
     assert load["requests"] > 0 and load["page"][1] >= load["page"][0] > 0
     assert load["client_cpu_ms"] > 0
-    lines = bench.summary("sqlite", {600: figures})
+    lines = bench.summary("sqlite", figures)
     assert isinstance(lines, list)
