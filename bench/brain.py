@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench import faq_search
+from bench import faq_search, scratch_pg
 from devops_center.brain import embedder as models
 from devops_center.brain import index
 from devops_center.brain import service as brain
@@ -454,19 +454,19 @@ def main() -> int:
         if args.only in (None, "sqlite"):
             targets.append(("sqlite", f"sqlite+aiosqlite:///{tmp}/scale.sqlite3", None))
         if args.only in (None, "postgresql"):
-            pg = asyncio.run(faq_search._pg_database())
-            if pg:
-                targets.append(("postgresql", pg[1], pg[0]))
+            dsn = asyncio.run(scratch_pg.create("dcc_bench"))
+            if dsn:
+                targets.append(("postgresql", scratch_pg.asyncpg_url(dsn), dsn))
             elif os.environ.get("CI"):
                 missed.append("postgresql unavailable under CI")
-        for name, url, admin in targets:
+        for name, url, scratch in targets:
             try:
                 index.forget_corpora()
                 took = asyncio.run(build_scale_db(url, load_eval(), args.entries, args.model))
                 res = run_search_process(url, args.model, args.repeat)
             finally:
-                if admin:
-                    asyncio.run(faq_search._drop(admin, url))
+                if scratch:
+                    asyncio.run(scratch_pg.drop(scratch))
             p95_ok = res["p95"] <= P95_TARGET_MS
             rss_ok = res["rss_growth"] <= RSS_TARGET_MB
             print(

@@ -31,16 +31,16 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import scratch_pg  # noqa: E402
 
 from devops_center.config import get_settings  # noqa: E402
 from devops_center.db import make_engine, make_sessionmaker  # noqa: E402
@@ -50,7 +50,7 @@ from devops_center.migrations import runner  # noqa: E402
 LINES = int(os.environ.get("DCC_BENCH_IMPORT_LINES", "100000"))
 AGAIN = os.environ.get("DCC_BENCH_IMPORT_AGAIN", "1") != "0"  # time the all-updates run
 DATABASES = os.environ.get("DCC_BENCH_DBS", "sqlite,postgresql").split(",")
-PG_DSN = os.environ.get("DCC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DSN = scratch_pg.ADMIN_DSN
 SERVICES = 100
 PER_DAY = 300
 TARGET_LINES = 1_000_000
@@ -112,35 +112,15 @@ async def timed_import(url: str, path: Path) -> tuple[float, importer.Summary]:
         await engine.dispose()
 
 
-async def pg_database() -> tuple[str, str]:
-    name = f"dcc_bench_import_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_DSN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_DSN.replace("postgresql://", "postgresql+asyncpg://", 1).rsplit("/", 1)[0]
-    return name, f"{base}/{name}"
-
-
-async def pg_drop(name: str) -> None:
-    conn = await asyncpg.connect(PG_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def run(db: str, path: Path, tmp: Path) -> bool | None:
-    drop = None
+    dsn = None
     if db == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / 'import.sqlite3'}"
     else:
-        try:
-            drop, url = await pg_database()
-        except (OSError, asyncpg.PostgresError) as exc:
-            print(f"  postgresql: skipped ({type(exc).__name__}: {exc})")
+        dsn = await scratch_pg.create("dcc_bench_import", PG_DSN)
+        if dsn is None:
             return None
+        url = scratch_pg.asyncpg_url(dsn)
     try:
         runner.upgrade(url)
         took, summary = await timed_import(url, path)
@@ -148,8 +128,8 @@ async def run(db: str, path: Path, tmp: Path) -> bool | None:
             again, second = await timed_import(url, path)
             assert second.updated == LINES, (second.imported, second.updated)
     finally:
-        if drop:
-            await pg_drop(drop)
+        if dsn:
+            await scratch_pg.drop(dsn, PG_DSN)
     assert summary.imported == LINES and not summary.refused, summary.refused[:3]
     rate = LINES / took
     projected = TARGET_LINES / rate

@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import dora_reference  # noqa: E402
+import scratch_pg  # noqa: E402
 
 from devops_center.config import get_settings  # noqa: E402
 from devops_center.db import make_engine, make_sessionmaker  # noqa: E402
@@ -76,7 +77,7 @@ WORKERS = 4  # dcc web --workers
 SERVICES = int(os.environ.get("DCC_BENCH_SERVICES", "100"))
 PER_DAY = 300
 EXPLAIN_DIR = os.environ.get("DCC_BENCH_EXPLAIN")  # a directory: query plans written there
-PG_DSN = os.environ.get("DCC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DSN = scratch_pg.ADMIN_DSN
 DCC = str(Path(sys.executable).with_name("dcc"))
 TARGET_FRESH_P95_MS = 100.0
 TARGET_RATIO = 1.5
@@ -550,27 +551,11 @@ async def prepare(
             stack.callback(Path(f"{path}{suffix}").unlink, missing_ok=True)
         runner.upgrade(url)
     else:
-        try:
-            admin = await asyncpg.connect(PG_DSN, timeout=5)
-        except Exception as exc:
-            print(f"  postgresql unavailable ({type(exc).__name__}): skipped")
+        dsn = await scratch_pg.create("dcc_bench", PG_DSN)
+        if dsn is None:
             return None
-        name = f"dcc_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-
-        async def drop() -> None:
-            conn = await asyncpg.connect(PG_DSN, timeout=5)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
-
-        stack.push_async_callback(drop)
-        dsn = PG_DSN.rsplit("/", 1)[0] + f"/{name}"
-        url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+        stack.push_async_callback(scratch_pg.drop, dsn, PG_DSN)
+        url = scratch_pg.asyncpg_url(dsn)
         await asyncio.to_thread(runner.upgrade, url)
     t0 = time.perf_counter()
     if dsn:

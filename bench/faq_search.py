@@ -25,11 +25,9 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from sqlalchemy import insert
 
@@ -39,6 +37,9 @@ from devops_center.migrations import runner
 from devops_center.support import search
 from devops_center.support.models import FaqEntry
 from devops_center.users import service as users
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scratch_pg  # run as a script, or imported as bench.faq_search
 
 SQLITE_P95_MS = 20.0
 RATIO = 3.0
@@ -224,26 +225,6 @@ async def _run(database_url: str, var: Path, entries: int, queries: int) -> dict
     }
 
 
-async def _pg_database() -> tuple[str, str] | None:
-    admin = os.environ.get("DCC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        conn = await asyncpg.connect(admin, timeout=5)
-    except Exception as exc:
-        print(f"postgresql: unavailable ({type(exc).__name__}: {exc})")
-        return None
-    name = f"dcc_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    base = admin.rsplit("/", 1)[0]
-    return admin, f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-async def _drop(admin: str, url: str) -> None:
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await conn.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=10_000)
@@ -261,17 +242,17 @@ def main() -> int:
         if args.only in (None, "sqlite"):
             targets.append(("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", None))
         if args.only in (None, "postgresql"):
-            pg = asyncio.run(_pg_database())
-            if pg:
-                targets.append(("postgresql", pg[1], pg[0]))
+            dsn = asyncio.run(scratch_pg.create("dcc_bench"))
+            if dsn:
+                targets.append(("postgresql", scratch_pg.asyncpg_url(dsn), dsn))
             elif os.environ.get("CI"):
                 failures.append("postgresql unavailable under CI")
-        for name, url, admin in targets:
+        for name, url, scratch in targets:
             try:
                 res = asyncio.run(_run(url, Path(tmp) / name, args.entries, args.queries))
             finally:
-                if admin:
-                    asyncio.run(_drop(admin, url))
+                if scratch:
+                    asyncio.run(scratch_pg.drop(scratch))
             ratio = res["endpoint_p95"] / max(res["sql_p95"], 1e-9)
             print(
                 f"{name:<11} {res['endpoint_p50']:>12.2f} {res['endpoint_p95']:>7.2f}"

@@ -19,12 +19,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scratch_pg  # run as a script, or loaded from its file by the smoke test
 
 # Targets (2-core CI machine, both databases).
 TARGET_RESULTS_PER_S = 10.0  # 200 checks every 60 s (the default) need 3.3/s
@@ -63,28 +65,19 @@ def p95(values: list[float]) -> float:
 
 
 async def _pg_database() -> tuple[str, Any] | None:
-    import asyncpg
-
     host = os.environ.get("DCC_TEST_PG_HOST", "127.0.0.1")
     user = os.environ.get("DCC_TEST_PG_USER", "postgres")
     password = os.environ.get("DCC_TEST_PG_PASSWORD", "")
     auth = user + (f":{password}" if password else "")
     admin = f"postgresql://{auth}@{host}:5432/postgres"
-    name = f"dcc_bench_status_{uuid.uuid4().hex[:8]}"
-    try:
-        conn = await asyncpg.connect(admin, timeout=5)
-    except Exception as exc:
-        print(f"  PostgreSQL unavailable ({type(exc).__name__}); skipped")
+    dsn = await scratch_pg.create("dcc_bench_status", admin)
+    if dsn is None:
         return None
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
 
     async def drop() -> None:
-        c = await asyncpg.connect(admin)
-        await c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await c.close()
+        await scratch_pg.drop(dsn, admin)
 
-    return f"postgresql+asyncpg://{auth}@{host}:5432/{name}", drop
+    return scratch_pg.asyncpg_url(dsn), drop
 
 
 async def run_one(url: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
