@@ -279,7 +279,7 @@ async def recent(
     if not offset:
         return [], 0
     # a page past the end: the total is still the count
-    total = await session.scalar(select(func.count()).select_from(Incident).where(*conditions))
+    total = await session.scalar(select(total_of))
     return [], int(total or 0)
 
 
